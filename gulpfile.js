@@ -16,12 +16,11 @@ function ownNodeTypes() {
 }
 
 /**
- * Fails the build when a shipped workflow would not import: broken JSON, a node of this package
- * that does not exist, or a connection to a node that is not in the workflow.
+ * What would stop a shipped workflow from importing or running: broken JSON, no fixed id, a node of
+ * this package that does not exist, or a connection to a node that is not in the workflow.
  */
-function validateWorkflows(done) {
-	const dir = path.join(root, 'workflows');
-	const known = new Set(ownNodeTypes());
+function workflowProblems(dir, knownTypes) {
+	const known = new Set(knownTypes);
 	const problems = [];
 	for (const file of readdirSync(dir).filter((f) => f.endsWith('.json'))) {
 		let wf;
@@ -31,8 +30,8 @@ function validateWorkflows(done) {
 			problems.push(`${file}: not valid JSON (${error.message})`);
 			continue;
 		}
-		if (typeof wf.id !== 'string' || wf.id.length === 0) {
-			problems.push(`${file}: needs a fixed "id" so that re-importing updates it instead of duplicating it`);
+		if (typeof wf.id !== 'string' || !/^[A-Za-z0-9]{16}$/.test(wf.id)) {
+			problems.push(`${file}: needs a fixed 16-character "id", so that importing it again updates it`);
 		}
 		if (!Array.isArray(wf.nodes) || wf.nodes.length === 0) {
 			problems.push(`${file}: has no nodes`);
@@ -46,15 +45,22 @@ function validateWorkflows(done) {
 		}
 		for (const [from, outputs] of Object.entries(wf.connections ?? {})) {
 			if (!names.has(from)) problems.push(`${file}: connection from unknown node "${from}"`);
-			for (const targets of Object.values(outputs).flat(2)) {
-				if (targets && !names.has(targets.node)) {
-					problems.push(`${file}: connection from "${from}" to unknown node "${targets.node}"`);
+			for (const target of Object.values(outputs).flat(2)) {
+				if (target && !names.has(target.node)) {
+					problems.push(`${file}: connection from "${from}" to unknown node "${target.node}"`);
 				}
 			}
 		}
 	}
+	return problems;
+}
+
+/** Fails the build when a shipped workflow template has a problem. */
+function validateWorkflows(done) {
+	const problems = workflowProblems(path.join(root, 'workflows'), ownNodeTypes());
 	done(problems.length ? new Error(`Invalid workflow templates:\n  ${problems.join('\n  ')}`) : undefined);
 }
 
+exports.workflowProblems = workflowProblems;
 exports.validateWorkflows = validateWorkflows;
 exports.default = validateWorkflows;

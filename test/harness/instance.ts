@@ -25,6 +25,7 @@ export async function startTestInstance(): Promise<N8nInstance & { dispose(): Pr
 	await installPackageInto(userFolder, tarball);
 	const n8n = await N8nInstance.start({ userFolder });
 	await n8n.setupOwner(TEST_OWNER);
+	await n8n.createApiKey();
 	return Object.assign(n8n, {
 		async dispose() {
 			await n8n.stop();

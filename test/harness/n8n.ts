@@ -14,8 +14,6 @@ export interface StartOptions {
 	port?: number;
 	/** Address to listen on; loopback unless told otherwise. */
 	listenAddress?: string;
-	/** Fixed so that credentials stored by one run decrypt in the next. */
-	encryptionKey?: string;
 	env?: Record<string, string>;
 	/** Where n8n's own output goes; `inherit` shows it on this terminal. */
 	output?: 'file' | 'inherit';
@@ -74,7 +72,6 @@ function n8nEnv(options: StartOptions, port: number, brokerPort: number): NodeJS
 		N8N_PROTOCOL: 'http',
 		WEBHOOK_URL: `http://localhost:${port}/`,
 		N8N_EDITOR_BASE_URL: `http://localhost:${port}/`,
-		N8N_ENCRYPTION_KEY: options.encryptionKey ?? 'n8n-nodes-retargeting-test-key',
 		N8N_RUNNERS_BROKER_PORT: String(brokerPort),
 		N8N_DIAGNOSTICS_ENABLED: 'false',
 		N8N_VERSION_NOTIFICATIONS_ENABLED: 'false',
@@ -148,6 +145,12 @@ export class N8nInstance {
 		return instance;
 	}
 
+	/** Calls back when the n8n process ends, for whatever reason. */
+	onExit(listener: () => void): void {
+		if (this.exited) listener();
+		else this.child.once('exit', listener);
+	}
+
 	/** The last lines n8n printed, for failure messages. */
 	logTail(lines = 40): string {
 		if (!this.logFile) return '';
@@ -169,7 +172,7 @@ export class N8nInstance {
 		throw new Error(`n8n did not become ready within ${timeoutMs / 1000} s:\n${this.logTail()}`);
 	}
 
-	/** Creates the owner account (first start only) and an API key for the public API. */
+	/** Creates the owner account on a new instance, or logs in as that owner on a set-up one. */
 	async setupOwner(owner: Owner): Promise<void> {
 		const setup = await fetch(`${this.baseUrl}/rest/owner/setup`, {
 			method: 'POST',
@@ -189,6 +192,11 @@ export class N8nInstance {
 		}
 		if (!cookie) throw new Error('n8n answered without an auth cookie');
 		this.sessionCookie = cookie.split(';')[0];
+	}
+
+	/** Creates an API key with every scope the owner may grant, for the public API. */
+	async createApiKey(): Promise<void> {
+		if (!this.sessionCookie) throw new Error('call setupOwner() before creating an API key');
 		const headers = { cookie: this.sessionCookie, 'content-type': 'application/json' };
 		const scopes = await fetch(`${this.baseUrl}/rest/api-keys/scopes`, { headers });
 		if (!scopes.ok) throw new Error(`listing API key scopes failed: ${scopes.status} ${await scopes.text()}`);
@@ -207,7 +215,7 @@ export class N8nInstance {
 
 	/** Calls n8n's public REST API (`/api/v1`) with the owner's API key. */
 	async api<T = unknown>(method: string, route: string, body?: unknown): Promise<T> {
-		if (!this.apiKey) throw new Error('call setupOwner() before using the public API');
+		if (!this.apiKey) throw new Error('call createApiKey() before using the public API');
 		const res = await fetch(`${this.baseUrl}/api/v1${route}`, {
 			method,
 			headers: { 'X-N8N-API-KEY': this.apiKey, 'content-type': 'application/json' },
