@@ -45,6 +45,7 @@ export async function ensureN8nRuntime(): Promise<N8nRuntime> {
 	if (existsSync(mark) && readFileSync(mark, 'utf8').trim() === `${N8N_VERSION} node${node.major}`) {
 		return runtime;
 	}
+	mkdirSync(cacheDir(), { recursive: true });
 	await withLock(`${dir}.lock`, async () => {
 		if (existsSync(mark)) return;
 		mkdirSync(dir, { recursive: true });
