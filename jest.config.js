@@ -21,6 +21,11 @@ module.exports = {
 		},
 		{
 			...common,
+			displayName: 'store',
+			testMatch: ['<rootDir>/test/store/**/*.test.ts'],
+		},
+		{
+			...common,
 			displayName: 'e2e',
 			testMatch: ['<rootDir>/test/e2e/**/*.test.ts'],
 			globalSetup: '<rootDir>/test/harness/global-setup.ts',

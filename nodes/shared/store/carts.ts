@@ -1,0 +1,99 @@
+import type { TrackedEvent } from '../events/model';
+
+export interface CartItem {
+	productId: string;
+	name?: string;
+	price: number;
+	quantity: number;
+	url?: string;
+	imageUrl?: string;
+}
+
+export type CartStatus = 'open' | 'emptied' | 'converted';
+
+export interface Cart {
+	id: string;
+	profileId: string;
+	items: CartItem[];
+	value: number;
+	currency: string | null;
+	status: CartStatus;
+	openedAt: string;
+	lastActivity: string;
+	stepsSent: number[];
+	convertedAt: string | null;
+	orderId: string | null;
+}
+
+/** The events that change a cart's content, and the one that closes it. */
+export const CART_EVENTS = ['Product Added', 'Product Removed', 'Cart Viewed', 'Checkout Started'] as const;
+export const ORDER_EVENT = 'Order Completed';
+
+type RawProduct = Record<string, unknown>;
+
+function toItem(p: RawProduct, quantity?: number): CartItem | undefined {
+	const productId = p.product_id ?? p.sku;
+	if (productId === undefined || productId === null) return undefined;
+	return {
+		productId: String(productId),
+		...(typeof p.name === 'string' ? { name: p.name } : {}),
+		price: typeof p.price === 'number' ? p.price : 0,
+		quantity: quantity ?? (typeof p.quantity === 'number' ? p.quantity : 1),
+		...(typeof p.url === 'string' ? { url: p.url } : {}),
+		...(typeof p.image_url === 'string' ? { imageUrl: p.image_url } : {}),
+	};
+}
+
+function cartValue(items: CartItem[]): number {
+	return Math.round(items.reduce((sum, item) => sum + item.price * item.quantity, 0) * 100) / 100;
+}
+
+/**
+ * A cart after one cart event: Product Added and Product Removed change one line; Cart Viewed and
+ * Checkout Started carry the whole cart (`products`) and replace the lines when they do.
+ */
+export function applyCartEvent(cart: Cart, event: TrackedEvent): Cart {
+	const props = event.properties;
+	let items = cart.items.map((item) => ({ ...item }));
+	if (event.event === 'Product Added' || event.event === 'Product Removed') {
+		const item = toItem(props);
+		if (item) {
+			const existing = items.find((i) => i.productId === item.productId);
+			const delta = event.event === 'Product Added' ? item.quantity : -item.quantity;
+			if (existing) {
+				existing.quantity += delta;
+				if (event.event === 'Product Added') Object.assign(existing, { ...item, quantity: existing.quantity });
+			} else if (delta > 0) {
+				items.push(item);
+			}
+			items = items.filter((i) => i.quantity > 0);
+		}
+	} else if (Array.isArray(props.products)) {
+		items = (props.products as RawProduct[]).map((p) => toItem(p)).filter((i): i is CartItem => !!i);
+	}
+	const value = cartValue(items);
+	return {
+		...cart,
+		items,
+		value: items.length === 0 ? 0 : value,
+		currency: typeof props.currency === 'string' ? props.currency.toUpperCase() : cart.currency,
+		status: items.length === 0 ? 'emptied' : 'open',
+		lastActivity: event.timestamp > cart.lastActivity ? event.timestamp : cart.lastActivity,
+	};
+}
+
+export function newCart(id: string, profileId: string, at: string): Cart {
+	return {
+		id,
+		profileId,
+		items: [],
+		value: 0,
+		currency: null,
+		status: 'open',
+		openedAt: at,
+		lastActivity: at,
+		stepsSent: [],
+		convertedAt: null,
+		orderId: null,
+	};
+}

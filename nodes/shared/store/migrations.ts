@@ -1,0 +1,130 @@
+import type { Dialect, SqlDriver } from './driver';
+
+/**
+ * The store's schema, one entry a version, never edited once released: a change is a new entry.
+ * Times are ISO 8601 UTC strings (fixed width, so they sort in time order on both backends);
+ * JSON is TEXT on SQLite and JSONB on PostgreSQL.
+ */
+const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
+	{
+		version: 1,
+		up: (d) => {
+			const json = d === 'postgres' ? 'JSONB' : 'TEXT';
+			const serial = d === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
+			return `
+			CREATE TABLE IF NOT EXISTS rt_profiles (
+				id TEXT PRIMARY KEY,
+				user_id TEXT,
+				email TEXT,
+				traits ${json} NOT NULL,
+				consent ${json} NOT NULL,
+				suppressed INTEGER NOT NULL DEFAULT 0,
+				suppressed_reason TEXT,
+				first_seen TEXT NOT NULL,
+				last_seen TEXT NOT NULL,
+				event_count INTEGER NOT NULL DEFAULT 0,
+				order_count INTEGER NOT NULL DEFAULT 0,
+				revenue DOUBLE PRECISION NOT NULL DEFAULT 0
+			);
+			CREATE TABLE IF NOT EXISTS rt_identities (
+				kind TEXT NOT NULL,
+				value TEXT NOT NULL,
+				profile_id TEXT NOT NULL,
+				linked_at TEXT NOT NULL,
+				PRIMARY KEY (kind, value)
+			);
+			CREATE INDEX IF NOT EXISTS rt_identities_profile ON rt_identities (profile_id);
+			CREATE TABLE IF NOT EXISTS rt_events (
+				message_id TEXT PRIMARY KEY,
+				profile_id TEXT NOT NULL,
+				type TEXT NOT NULL,
+				event TEXT,
+				anonymous_id TEXT,
+				user_id TEXT,
+				timestamp TEXT NOT NULL,
+				received_at TEXT NOT NULL,
+				body ${json} NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS rt_events_profile_time ON rt_events (profile_id, timestamp);
+			CREATE INDEX IF NOT EXISTS rt_events_received ON rt_events (received_at);
+			CREATE TABLE IF NOT EXISTS rt_carts (
+				id TEXT PRIMARY KEY,
+				profile_id TEXT NOT NULL,
+				items ${json} NOT NULL,
+				value DOUBLE PRECISION NOT NULL DEFAULT 0,
+				currency TEXT,
+				status TEXT NOT NULL,
+				opened_at TEXT NOT NULL,
+				last_activity TEXT NOT NULL,
+				steps_sent ${json} NOT NULL,
+				converted_at TEXT,
+				order_id TEXT
+			);
+			CREATE INDEX IF NOT EXISTS rt_carts_profile ON rt_carts (profile_id, status);
+			CREATE INDEX IF NOT EXISTS rt_carts_due ON rt_carts (status, last_activity);
+			CREATE TABLE IF NOT EXISTS rt_sends (
+				idempotency_key TEXT PRIMARY KEY,
+				profile_id TEXT NOT NULL,
+				channel TEXT NOT NULL,
+				campaign TEXT,
+				step INTEGER,
+				status TEXT NOT NULL,
+				created_at TEXT NOT NULL,
+				confirmed_at TEXT
+			);
+			CREATE INDEX IF NOT EXISTS rt_sends_profile ON rt_sends (profile_id, channel, created_at);
+			CREATE TABLE IF NOT EXISTS rt_touchpoints (
+				id ${serial},
+				profile_id TEXT NOT NULL,
+				message_id TEXT,
+				channel TEXT,
+				source TEXT,
+				medium TEXT,
+				campaign TEXT,
+				click_id TEXT,
+				kind TEXT NOT NULL,
+				occurred_at TEXT NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS rt_touchpoints_profile ON rt_touchpoints (profile_id, occurred_at);
+			CREATE TABLE IF NOT EXISTS rt_conversions (
+				order_id TEXT PRIMARY KEY,
+				profile_id TEXT NOT NULL,
+				revenue DOUBLE PRECISION NOT NULL,
+				currency TEXT,
+				status TEXT NOT NULL,
+				occurred_at TEXT NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS rt_conversions_profile ON rt_conversions (profile_id);
+			`;
+		},
+	},
+];
+
+export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
+
+/**
+ * Brings the schema to the newest version. Safe to call from many processes at once: each
+ * migration runs in a transaction that first takes the database's write lock and re-reads the
+ * applied version.
+ */
+export async function migrate(driver: SqlDriver): Promise<number> {
+	await driver.exec(
+		'CREATE TABLE IF NOT EXISTS rt_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
+	);
+	for (const migration of MIGRATIONS) {
+		await driver.transaction(async (tx) => {
+			if (tx.dialect === 'postgres') await tx.run("SELECT pg_advisory_xact_lock(hashtext('rt_migrations'))");
+			const done = await tx.all('SELECT version FROM rt_migrations WHERE version = ?', [migration.version]);
+			if (done.length) return;
+			for (const statement of migration.up(tx.dialect).split(';').map((s) => s.trim()).filter(Boolean)) {
+				await tx.run(statement);
+			}
+			await tx.run('INSERT INTO rt_migrations (version, applied_at) VALUES (?, ?)', [
+				migration.version,
+				new Date().toISOString(),
+			]);
+		});
+	}
+	const [row] = await driver.all<{ v: number }>('SELECT MAX(version) AS v FROM rt_migrations');
+	return Number(row.v);
+}

@@ -1,0 +1,118 @@
+import { DatabaseSync, type StatementSync } from 'node:sqlite';
+
+import type { SqlDriver, SqlValue } from './driver';
+
+/** SQLITE_BUSY: another connection holds the write lock. */
+function isBusy(error: unknown): boolean {
+	return (error as { errcode?: number }).errcode === 5 || /database is locked/.test(String(error));
+}
+
+/**
+ * The embedded backend: one SQLite file through Node's built-in `node:sqlite`. WAL lets readers
+ * run beside the writer. node:sqlite is synchronous, so waiting for another writer inside SQLite
+ * would freeze n8n's event loop (and deadlock with a writer in the same process): the busy timeout
+ * stays short, and a transaction that finds the database locked retries after a timer instead.
+ */
+export class SqliteDriver implements SqlDriver {
+	readonly dialect = 'sqlite' as const;
+
+	private readonly db: DatabaseSync;
+
+	private readonly statements = new Map<string, StatementSync>();
+
+	/** node:sqlite is synchronous, but a transaction body awaits: calls queue so none interleaves. */
+	private queue: Promise<unknown> = Promise.resolve();
+
+	constructor(file: string) {
+		this.db = new DatabaseSync(file);
+		this.db.exec(`
+			PRAGMA journal_mode = WAL;
+			PRAGMA synchronous = NORMAL;
+			PRAGMA busy_timeout = 20;
+			PRAGMA foreign_keys = ON;
+		`);
+	}
+
+	private statement(sql: string): StatementSync {
+		let stmt = this.statements.get(sql);
+		if (!stmt) {
+			stmt = this.db.prepare(sql);
+			this.statements.set(sql, stmt);
+		}
+		return stmt;
+	}
+
+	private serialized<T>(work: () => Promise<T> | T): Promise<T> {
+		const next = this.queue.then(work, work);
+		this.queue = next.catch(() => undefined);
+		return next;
+	}
+
+	/** The connection itself, for a transaction body that already holds the queue. */
+	private direct(): SqlDriver {
+		return {
+			dialect: 'sqlite',
+			all: async <T>(sql: string, params: SqlValue[] = []) => this.statement(sql).all(...params) as T[],
+			run: async (sql: string, params: SqlValue[] = []) => Number(this.statement(sql).run(...params).changes),
+			exec: async (sql: string) => this.db.exec(sql),
+			transaction: async () => {
+				throw new Error('nested transactions are not supported');
+			},
+			close: async () => undefined,
+		};
+	}
+
+	async all<T = Record<string, unknown>>(sql: string, params: SqlValue[] = []): Promise<T[]> {
+		return await this.serialized(() => this.statement(sql).all(...params) as T[]);
+	}
+
+	async run(sql: string, params: SqlValue[] = []): Promise<number> {
+		return await this.serialized(() => Number(this.statement(sql).run(...params).changes));
+	}
+
+	async exec(sql: string): Promise<void> {
+		await this.serialized(() => this.db.exec(sql));
+	}
+
+	async transaction<T>(body: (tx: SqlDriver) => Promise<T>): Promise<T> {
+		return await this.serialized(async () => {
+			// IMMEDIATE takes the write lock now, so two processes cannot both read then both write.
+			await this.begin();
+			let committed = false;
+			try {
+				const result = await body(this.direct());
+				this.db.exec('COMMIT');
+				committed = true;
+				return result;
+			} finally {
+				if (!committed) this.db.exec('ROLLBACK');
+			}
+		});
+	}
+
+	private async begin(timeoutMs = 30_000): Promise<void> {
+		const deadline = Date.now() + timeoutMs;
+		for (let wait = 5; ; wait = Math.min(wait * 2, 200)) {
+			const failure = this.tryBegin();
+			if (!failure) return;
+			if (!isBusy(failure) || Date.now() > deadline) {
+				throw new Error(`The retargeting store could not start a transaction: ${String(failure)}`, { cause: failure });
+			}
+			await new Promise((resolve) => setTimeout(resolve, wait));
+		}
+	}
+
+	/** The error BEGIN IMMEDIATE raised, or undefined when the write lock is ours. */
+	private tryBegin(): unknown {
+		try {
+			this.db.exec('BEGIN IMMEDIATE');
+			return undefined;
+		} catch (error) {
+			return error;
+		}
+	}
+
+	async close(): Promise<void> {
+		await this.serialized(() => this.db.close());
+	}
+}
