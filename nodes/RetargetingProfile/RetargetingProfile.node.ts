@@ -1,0 +1,256 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeProperties,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import type { Consent } from '../shared/events/model';
+import { storeCredentials, storeFor, storeProperties } from '../shared/storeParameters';
+import { runProfileOperation, type LookupKind, type ProfileOperation, type ProfileRequest } from './operations';
+
+const lookupOptions = [
+	{ name: 'Email', value: 'email' },
+	{ name: 'User ID', value: 'userId' },
+	{ name: 'Anonymous ID', value: 'anonymousId' },
+	{ name: 'Profile ID', value: 'profileId' },
+];
+
+const withLookup: ProfileOperation[] = ['get', 'merge', 'suppress', 'unsuppress', 'export', 'erase'];
+
+const consentField = (purpose: string, label: string): INodeProperties => ({
+	displayName: `${label} Consent`,
+	name: `consent_${purpose}`,
+	type: 'options',
+	options: [
+		{ name: 'Leave Unchanged', value: 'unchanged' },
+		{ name: 'Granted', value: 'granted' },
+		{ name: 'Withdrawn', value: 'withdrawn' },
+	],
+	default: 'unchanged',
+	displayOptions: { show: { operation: ['upsert'] } },
+	description: `Whether the person agreed to ${label.toLowerCase()} retargeting. Withdrawn consent stops every send or push on that channel.`,
+});
+
+export class RetargetingProfile implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Retargeting Profile',
+		name: 'retargetingProfile',
+		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		group: ['transform'],
+		version: 1,
+		subtitle: '={{$parameter["operation"]}}',
+		description: 'Get, update, merge, suppress, export or erase a person in the retargeting store',
+		defaults: { name: 'Retargeting Profile' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: storeCredentials,
+		properties: [
+			...storeProperties,
+			{
+				displayName: 'Resource',
+				name: 'resource',
+				type: 'options',
+				noDataExpression: true,
+				options: [{ name: 'Person', value: 'person', description: 'A profile: IDs, traits, consent, counters and history' }],
+				default: 'person',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['person'] } },
+				options: [
+					{ name: 'Create or Update', value: 'upsert', action: 'Create or update a person', description: 'Create a new record, or update the current one if it already exists (upsert)' },
+					{ name: 'Erase', value: 'erase', action: 'Erase a person', description: 'Right to erasure: delete every row about the person in the store' },
+					{ name: 'Export', value: 'export', action: 'Export a person', description: 'Everything held about the person, for an access request' },
+					{ name: 'Get', value: 'get', action: 'Get a person', description: 'The profile, its identities, consent and counters' },
+					{ name: 'Merge', value: 'merge', action: 'Merge two people', description: 'Merge a second profile into the first, known to be the same person' },
+					{ name: 'Suppress', value: 'suppress', action: 'Suppress a person', description: 'Never email or target the person again, whatever their consent' },
+					{ name: 'Unsuppress', value: 'unsuppress', action: 'Unsuppress a person', description: 'Lift a suppression' },
+				],
+				default: 'get',
+			},
+			{
+				displayName: 'Find By',
+				name: 'lookupBy',
+				type: 'options',
+				options: lookupOptions,
+				default: 'email',
+				displayOptions: { show: { operation: withLookup } },
+				description: 'Which ID identifies the person. Anonymous IDs are those of the browser tracker.',
+			},
+			{
+				displayName: 'Value',
+				name: 'lookupValue',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: 'ada@example.com',
+				displayOptions: { show: { operation: withLookup } },
+				description: 'The ID to look for. Emails are compared trimmed and lower-cased.',
+			},
+			{
+				displayName: 'Merge From: Find By',
+				name: 'mergeLookupBy',
+				type: 'options',
+				options: lookupOptions,
+				default: 'anonymousId',
+				displayOptions: { show: { operation: ['merge'] } },
+				description: 'The profile to merge into the first one; it is deleted after the merge',
+			},
+			{
+				displayName: 'Merge From: Value',
+				name: 'mergeLookupValue',
+				type: 'string',
+				default: '',
+				required: true,
+				displayOptions: { show: { operation: ['merge'] } },
+			},
+			{
+				displayName: 'Include History',
+				name: 'includeHistory',
+				type: 'boolean',
+				default: false,
+				displayOptions: { show: { operation: ['get'] } },
+				description: 'Whether to add the events of the person, oldest first, including those from before they identified',
+			},
+			{
+				displayName: 'History Limit',
+				name: 'historyLimit',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 50,
+				displayOptions: { show: { operation: ['get'], includeHistory: [true] } },
+				description: 'Max number of events to return',
+			},
+			{
+				displayName: 'Reason',
+				name: 'reason',
+				type: 'string',
+				default: '',
+				placeholder: 'Hard bounce',
+				displayOptions: { show: { operation: ['suppress'] } },
+				description: 'Why the person is suppressed, kept with the profile',
+			},
+			{
+				displayName: 'User ID',
+				name: 'userId',
+				type: 'string',
+				default: '',
+				displayOptions: { show: { operation: ['upsert'] } },
+				description: 'Your own ID of the person. Give at least one of User ID, Email and Anonymous ID.',
+			},
+			{
+				displayName: 'Email',
+				name: 'email',
+				type: 'string',
+				placeholder: 'name@email.com',
+				default: '',
+				displayOptions: { show: { operation: ['upsert'] } },
+			},
+			{
+				displayName: 'Anonymous ID',
+				name: 'anonymousId',
+				type: 'string',
+				default: '',
+				displayOptions: { show: { operation: ['upsert'] } },
+				description: "The browser tracker's ID, to join what the person did before they identified",
+			},
+			{
+				displayName: 'Traits (JSON)',
+				name: 'traits',
+				type: 'json',
+				default: '{}',
+				displayOptions: { show: { operation: ['upsert'] } },
+				description: 'Attributes to set, for example {"first_name": "Ada", "country": "FR"}. Existing traits not named here are kept.',
+			},
+			consentField('email', 'Email'),
+			consentField('ads', 'Ads'),
+			consentField('analytics', 'Analytics'),
+		],
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const store = await storeFor(this);
+		const out: INodeExecutionData[] = [];
+		for (let i = 0; i < items.length; i++) {
+			try {
+				const operation = this.getNodeParameter('operation', i) as ProfileOperation;
+				const request = readRequest(this, operation, i);
+				out.push({ json: (await runProfileOperation(store, operation, request)) as IDataObject, pairedItem: { item: i } });
+			} catch (error) {
+				if (!this.continueOnFail()) {
+					throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+				}
+				out.push({ json: { error: (error as Error).message }, pairedItem: { item: i } });
+			}
+		}
+		return [out];
+	}
+}
+
+function readRequest(ctx: IExecuteFunctions, operation: ProfileOperation, i: number): ProfileRequest {
+	// An expression that resolves to nothing (a missing field) counts as empty, not as "undefined".
+	const text = (name: string) => {
+		const value = ctx.getNodeParameter(name, i, '') as unknown;
+		return value === undefined || value === null ? '' : String(value).trim();
+	};
+	if (operation === 'upsert') {
+		const identifiers = { userId: text('userId'), email: text('email'), anonymousId: text('anonymousId') };
+		if (!identifiers.userId && !identifiers.email && !identifiers.anonymousId) {
+			throw new NodeOperationError(ctx.getNode(), 'Give at least one of User ID, Email and Anonymous ID', {
+				itemIndex: i,
+				description: 'A person is found again by one of these IDs.',
+			});
+		}
+		const rawTraits = ctx.getNodeParameter('traits', i, {}) as unknown;
+		let traits: unknown = rawTraits;
+		if (typeof rawTraits === 'string') {
+			try {
+				traits = JSON.parse(rawTraits || '{}');
+			} catch {
+				traits = undefined;
+			}
+		}
+		if (!traits || typeof traits !== 'object' || Array.isArray(traits)) {
+			throw new NodeOperationError(ctx.getNode(), 'Traits must be a JSON object', {
+				itemIndex: i,
+				description: 'For example {"first_name": "Ada"}.',
+			});
+		}
+		const consent: Consent = {};
+		for (const purpose of ['email', 'ads', 'analytics'] as const) {
+			const choice = ctx.getNodeParameter(`consent_${purpose}`, i, 'unchanged');
+			if (choice !== 'unchanged') consent[purpose] = choice === 'granted';
+		}
+		return { identifiers, traits: traits as Record<string, unknown>, consent: Object.keys(consent).length ? consent : undefined };
+	}
+	const lookup = { by: ctx.getNodeParameter('lookupBy', i) as LookupKind, value: text('lookupValue') };
+	if (!lookup.value) {
+		throw new NodeOperationError(ctx.getNode(), 'The value to find the person by is empty', {
+			itemIndex: i,
+			description: `Set "Value" to the person's ${lookup.by}; an expression that resolved to nothing gives this error.`,
+		});
+	}
+	const request: ProfileRequest = { lookup };
+	if (operation === 'merge') {
+		request.mergeFrom = { by: ctx.getNodeParameter('mergeLookupBy', i) as LookupKind, value: text('mergeLookupValue') };
+		if (!request.mergeFrom.value) {
+			throw new NodeOperationError(ctx.getNode(), 'The value of the profile to merge from is empty', { itemIndex: i });
+		}
+	}
+	if (operation === 'get') {
+		request.includeHistory = ctx.getNodeParameter('includeHistory', i, false) as boolean;
+		request.historyLimit = ctx.getNodeParameter('historyLimit', i, 50) as number;
+	}
+	if (operation === 'suppress') request.reason = text('reason');
+	return request;
+}

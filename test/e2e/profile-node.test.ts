@@ -1,0 +1,96 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+
+import { startTestInstance } from '../harness/instance.ts';
+import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
+
+/** Webhook (answers with the last node's output) → Retargeting Profile with the given parameters. */
+function profileWorkflow(webhookPath: string, parameters: Record<string, unknown>): WorkflowJson {
+	return {
+		name: `Profile ${webhookPath}`,
+		nodes: [
+			{
+				id: `00000000-0000-4000-8000-${webhookPath.padStart(12, '0').slice(-12).replace(/[^0-9a-f]/g, 'a')}`,
+				name: 'Webhook',
+				type: 'n8n-nodes-base.webhook',
+				typeVersion: 2,
+				position: [0, 0],
+				webhookId: `5f0c8a1e-0000-4000-8000-${String(webhookPath.length).padStart(12, '0')}`,
+				parameters: { httpMethod: 'POST', path: webhookPath, responseMode: 'lastNode', options: {} },
+			},
+			{
+				id: 'b7e3a0c2-0000-4000-8000-000000000002',
+				name: 'Retargeting Profile',
+				type: 'n8n-nodes-retargeting.retargetingProfile',
+				typeVersion: 1,
+				position: [220, 0],
+				parameters,
+			},
+		],
+		connections: { Webhook: { main: [[{ node: 'Retargeting Profile', type: 'main', index: 0 }]] } },
+	};
+}
+
+describe('the Retargeting Profile node in a real n8n, on the embedded store', () => {
+	let n8n: N8nInstance & { dispose(): Promise<void> };
+	let upsertId: string;
+
+	const call = async (webhookPath: string, body: unknown) => {
+		const res = await n8n.webhook(webhookPath, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json' },
+			body: JSON.stringify(body),
+		});
+		return { status: res.status, json: (await res.json()) as Record<string, unknown> };
+	};
+
+	beforeAll(async () => {
+		n8n = await startTestInstance();
+		const byEmail = { lookupBy: 'email', lookupValue: '={{ $json.body.email }}' };
+		upsertId = await n8n.publishWorkflow(
+			profileWorkflow('profile-upsert', {
+				operation: 'upsert',
+				email: '={{ $json.body.email }}',
+				userId: '={{ $json.body.userId ?? "" }}',
+				traits: '={{ JSON.stringify({ first_name: $json.body.first_name }) }}',
+				consent_email: 'granted',
+			}),
+		);
+		await n8n.publishWorkflow(profileWorkflow('profile-get', { operation: 'get', ...byEmail }));
+		await n8n.publishWorkflow(profileWorkflow('profile-erase', { operation: 'erase', ...byEmail }));
+		for (const p of ['profile-upsert', 'profile-get', 'profile-erase']) await n8n.waitForWebhook(p);
+	}, 300_000);
+
+	afterAll(async () => {
+		await n8n?.dispose();
+	}, 60_000);
+
+	it('creates a person, finds them by email, erases them, and then finds nobody', async () => {
+		const created = await call('profile-upsert', { email: ' Ada@Example.com ', first_name: 'Ada', userId: 'u-ada' });
+		expect(created.status).toBe(200);
+		expect(created.json).toMatchObject({ email: 'ada@example.com', userId: 'u-ada', consent: { email: true } });
+
+		const found = await call('profile-get', { email: 'ada@example.com' });
+		expect(found.json).toMatchObject({ found: true, traits: { first_name: 'Ada', email: 'Ada@Example.com' } });
+
+		const erased = await call('profile-erase', { email: 'ADA@example.com' });
+		expect(erased.json).toMatchObject({ erased: true, deleted: { rt_profiles: 1 } });
+
+		expect((await call('profile-get', { email: 'ada@example.com' })).json).toEqual({
+			found: false,
+			lookupBy: 'email',
+			lookupValue: 'ada@example.com',
+		});
+	});
+
+	it('keeps the embedded store in a file under n8n\'s user folder', () => {
+		expect(existsSync(path.join(n8n.userFolder, '.n8n', 'retargeting', 'store.sqlite'))).toBe(true);
+	});
+
+	it('fails an item without any ID with an error that says what to fill in', async () => {
+		await call('profile-upsert', { first_name: 'Nobody' });
+		const executions = await n8n.waitForExecutions(upsertId, 2);
+		const failed = executions.find((e) => e.status === 'error');
+		expect(failed?.data?.resultData.error?.message).toBe('Give at least one of User ID, Email and Anonymous ID');
+	});
+});

@@ -1,0 +1,67 @@
+import { parseEvent } from '../../nodes/shared/events/model.ts';
+import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
+import { runProfileOperation } from '../../nodes/RetargetingProfile/operations.ts';
+import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
+
+const [sqlite] = BACKENDS;
+
+describe('Retargeting Profile operations', () => {
+	let fixture: StoreFixture;
+	let store: RetargetingStore;
+
+	beforeEach(async () => {
+		fixture = sqlite[1]();
+		store = await fixture.open();
+		await store.migrate();
+		const events = [
+			{ type: 'track', event: 'Product Viewed', anonymousId: 'anon-1', messageId: 'e1' },
+			{ type: 'identify', userId: 'u-1', traits: { email: 'kim@example.com' }, messageId: 'e2' },
+		].map((raw) => {
+			const parsed = parseEvent(raw);
+			if (!parsed.ok) throw new Error('bad fixture');
+			return parsed.event;
+		});
+		await store.appendEvents(events);
+	});
+
+	afterEach(async () => await fixture.dispose());
+
+	it('gets a person with their history when asked', async () => {
+		const out = await runProfileOperation(store, 'get', { lookup: { by: 'email', value: 'KIM@example.com' }, includeHistory: true });
+		expect(out).toMatchObject({ found: true, userId: 'u-1' });
+		expect((out.history as unknown[]).length).toBe(1);
+	});
+
+	it('says who was not found, for every operation that looks someone up', async () => {
+		for (const operation of ['get', 'suppress', 'unsuppress', 'export'] as const) {
+			expect(await runProfileOperation(store, operation, { lookup: { by: 'userId', value: 'nobody' } })).toEqual({
+				found: false,
+				lookupBy: 'userId',
+				lookupValue: 'nobody',
+			});
+		}
+		expect(await runProfileOperation(store, 'erase', { lookup: { by: 'userId', value: 'nobody' } })).toEqual({
+			erased: false,
+			found: false,
+			lookupBy: 'userId',
+			lookupValue: 'nobody',
+		});
+	});
+
+	it('merges the anonymous visitor into the known person', async () => {
+		const out = await runProfileOperation(store, 'merge', {
+			lookup: { by: 'userId', value: 'u-1' },
+			mergeFrom: { by: 'anonymousId', value: 'anon-1' },
+		});
+		expect(out).toMatchObject({ found: true, eventCount: 2 });
+	});
+
+	it('suppresses with a reason and exports everything', async () => {
+		expect(await runProfileOperation(store, 'suppress', { lookup: { by: 'userId', value: 'u-1' }, reason: 'complaint' })).toMatchObject({
+			suppressed: true,
+			suppressedReason: 'complaint',
+		});
+		const exported = await runProfileOperation(store, 'export', { lookup: { by: 'email', value: 'kim@example.com' } });
+		expect(Object.keys(exported).sort()).toEqual(['carts', 'conversions', 'events', 'found', 'profile', 'sends', 'touchpoints']);
+	});
+});
