@@ -30,6 +30,9 @@ export class SqliteDriver implements SqlDriver {
 			PRAGMA synchronous = NORMAL;
 			PRAGMA busy_timeout = 20;
 			PRAGMA foreign_keys = ON;
+			PRAGMA cache_size = -65536;
+			PRAGMA temp_store = MEMORY;
+			PRAGMA wal_autocheckpoint = 10000;
 		`);
 	}
 

@@ -215,27 +215,24 @@ export class RetargetingStore {
 	}
 
 	private async applyDelta(tx: SqlDriver, profileId: string, delta: ProfileDelta): Promise<void> {
-		const [row] = await tx.all<ProfileRow>('SELECT * FROM rt_profiles WHERE id = ?', [profileId]);
+		const counters = [delta.events, delta.orders, delta.revenue, delta.firstSeen, delta.firstSeen, delta.lastSeen, delta.lastSeen];
+		const countersSql = `event_count = event_count + ?, order_count = order_count + ?, revenue = revenue + ?,
+			 first_seen = CASE WHEN first_seen < ? THEN first_seen ELSE ? END,
+			 last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END`;
+		if (Object.keys(delta.traits).length === 0 && Object.keys(delta.consent).length === 0) {
+			await tx.run(`UPDATE rt_profiles SET ${countersSql} WHERE id = ?`, [...counters, profileId]);
+			return;
+		}
+		const [row] = await tx.all<ProfileRow>('SELECT traits, consent FROM rt_profiles WHERE id = ?', [profileId]);
 		if (!row) return;
 		const traits = { ...parsed<Record<string, unknown>>(row.traits), ...delta.traits };
 		const consent = { ...parsed<Consent>(row.consent), ...delta.consent };
-		await tx.run(
-			`UPDATE rt_profiles SET traits = ?, consent = ?, event_count = event_count + ?, order_count = order_count + ?,
-			 revenue = revenue + ?, first_seen = CASE WHEN first_seen < ? THEN first_seen ELSE ? END,
-			 last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END WHERE id = ?`,
-			[
-				json(traits),
-				json(consent),
-				delta.events,
-				delta.orders,
-				delta.revenue,
-				delta.firstSeen,
-				delta.firstSeen,
-				delta.lastSeen,
-				delta.lastSeen,
-				profileId,
-			],
-		);
+		await tx.run(`UPDATE rt_profiles SET traits = ?, consent = ?, ${countersSql} WHERE id = ?`, [
+			json(traits),
+			json(consent),
+			...counters,
+			profileId,
+		]);
 	}
 
 	/** The ids an event names, strongest first. */
@@ -292,8 +289,9 @@ export class RetargetingStore {
 			(await tx.all<{ user_id: string | null }>('SELECT user_id FROM rt_profiles WHERE id = ?', [profileId]))[0]?.user_id ?? null;
 		/** Another profile is the same person unless both carry different userIds. */
 		const compatible = async (profileId: string, userId: string | null) => {
+			if (!userId) return true;
 			const theirs = await userIdOf(profileId);
-			return !userId || !theirs || theirs === userId;
+			return !theirs || theirs === userId;
 		};
 		let primary = event.userId ? owners.get(`userId:${event.userId}`) : undefined;
 		for (const owner of new Set(owners.values())) {
@@ -307,12 +305,13 @@ export class RetargetingStore {
 				[primary, null, null, '{}', '{}', event.timestamp, event.timestamp],
 			);
 		}
-		const primaryUserId = event.userId ?? (await userIdOf(primary));
+		let primaryUserId: string | null | undefined = event.userId;
 		for (const id of ids) {
 			const owner = owners.get(`${id.kind}:${id.value}`);
 			if (owner === undefined) await this.link(tx, primary, id, cache, event.timestamp);
-			else if (owner !== primary && (await compatible(owner, primaryUserId))) {
-				await this.mergeInto(tx, primary, owner, cache, deltas);
+			else if (owner !== primary) {
+				primaryUserId ??= await userIdOf(primary);
+				if (await compatible(owner, primaryUserId)) await this.mergeInto(tx, primary, owner, cache, deltas);
 			}
 		}
 		return primary;
