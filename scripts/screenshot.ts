@@ -22,8 +22,11 @@ async function main(): Promise<void> {
 	const browser = await launchBrowser();
 	try {
 		const page = await signedInPage(browser, baseUrl, owner);
-		const listed = await searchNodePanel(page, baseUrl, 'Tracking');
-		if (!listed.includes('Tracking Trigger')) throw new Error(`the node panel lists ${listed.join(', ')}`);
+		const { id: firstTemplate } = JSON.parse(
+			readFileSync(path.join(root, 'workflows', 'collect-tracking-events.json'), 'utf8'),
+		) as { id: string };
+		const listed = await searchNodePanel(page, baseUrl, 'Retargeting', firstTemplate);
+		if (!listed.includes('Retargeting Profile')) throw new Error(`the node panel lists ${listed.join(', ')}`);
 		await page.screenshot({ path: path.join(outDir, 'node-panel.png') });
 		process.stdout.write(`node panel lists: ${listed.join(', ')} -> docs/screenshots/node-panel.png\n`);
 

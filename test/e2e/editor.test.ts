@@ -1,8 +1,10 @@
+import { readFileSync } from 'node:fs';
+
 import type { Browser, Page } from 'playwright-core';
 
 import { launchBrowser, searchNodePanel, signedInPage } from '../harness/editor.ts';
 import { startTestInstance, TEST_OWNER } from '../harness/instance.ts';
-import type { N8nInstance } from '../harness/n8n.ts';
+import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
 
 describe('the n8n editor in Chromium', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
@@ -29,5 +31,11 @@ describe('the n8n editor in Chromium', () => {
 
 	it('finds it under its aliases too (a marketer searching "pixel")', async () => {
 		expect(await searchNodePanel(page, n8n.baseUrl, 'pixel')).toContain('Tracking Trigger');
+	}, 60_000);
+
+	it('offers the Retargeting Profile as a next step in the shipped workflow', async () => {
+		const template = JSON.parse(readFileSync('workflows/collect-tracking-events.json', 'utf8')) as WorkflowJson;
+		const id = await n8n.createWorkflow(template);
+		expect(await searchNodePanel(page, n8n.baseUrl, 'Retargeting', id)).toContain('Retargeting Profile');
 	}, 60_000);
 });

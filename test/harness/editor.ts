@@ -43,16 +43,31 @@ export async function signedInPage(browser: Browser, baseUrl: string, owner: Own
 }
 
 /**
- * Opens a new workflow, opens the node panel ("Add first step") and searches it, as a user looking
- * for a node does. Returns the names of the nodes the panel lists.
+ * Opens the node panel and searches it, as a user looking for a node does, and returns the names of
+ * the nodes it lists. On a new workflow the panel offers triggers ("Add first step"); after a node
+ * of a saved workflow (`afterNodeOf`) it offers the steps that can follow.
  */
-export async function searchNodePanel(page: Page, baseUrl: string, query: string): Promise<string[]> {
-	await page.goto(`${baseUrl}/workflow/new`);
-	await page.click('[data-test-id=canvas-plus-button]');
-	const names = page.locator('[data-test-id=node-creator-node-item] [data-test-id=node-creator-item-name]');
-	await names.first().waitFor();
+export async function searchNodePanel(
+	page: Page,
+	baseUrl: string,
+	query: string,
+	afterNodeOf?: string,
+): Promise<string[]> {
+	if (afterNodeOf) {
+		await openWorkflow(page, baseUrl, afterNodeOf);
+		await page.locator('[data-test-id=canvas-handle-plus]').first().click();
+	} else {
+		await page.goto(`${baseUrl}/workflow/new`);
+		await page.click('[data-test-id=canvas-plus-button]');
+	}
+	const search = page.locator('input[data-test-id=node-creator-search-bar]');
+	await search.waitFor();
+	// Nodes with one operation are listed as node items, nodes with several as action items.
+	const names = page.locator(
+		':is([data-test-id=node-creator-node-item], [data-test-id=node-creator-action-item]) [data-test-id=node-creator-item-name]',
+	);
 	const before = (await names.allTextContents()).join('|');
-	await page.locator('input[data-test-id=node-creator-search-bar]').fill(query);
+	await search.fill(query);
 	// The panel filters as the user types: wait until the list has changed and settled.
 	let previous = before;
 	for (let attempt = 0; attempt < 50; attempt++) {

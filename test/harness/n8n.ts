@@ -239,14 +239,20 @@ export class N8nInstance {
 		return created.id;
 	}
 
-	/** Creates a workflow and publishes it, so that its production webhooks answer. */
-	async publishWorkflow(workflow: WorkflowJson): Promise<string> {
+	/** Saves a workflow (unpublished) and returns its id. */
+	async createWorkflow(workflow: WorkflowJson): Promise<string> {
 		const { id } = await this.api<{ id: string }>('POST', '/workflows', {
 			name: workflow.name,
 			nodes: workflow.nodes,
 			connections: workflow.connections,
 			settings: workflow.settings ?? {},
 		});
+		return id;
+	}
+
+	/** Creates a workflow and publishes it, so that its production webhooks answer. */
+	async publishWorkflow(workflow: WorkflowJson): Promise<string> {
+		const id = await this.createWorkflow(workflow);
 		await this.api('POST', `/workflows/${id}/publish`, {});
 		return id;
 	}
