@@ -498,11 +498,8 @@ export class RetargetingStore {
 		if (ref.email) candidates.push({ kind: 'email', value: normalizeEmail(ref.email) });
 		if (ref.anonymousId) candidates.push({ kind: 'anonymousId', value: ref.anonymousId });
 		for (const id of candidates) {
-			const [row] = await db.all<{ profile_id: string }>(
-				'SELECT profile_id FROM rt_identities WHERE kind = ? AND value = ?',
-				[id.kind, id.value],
-			);
-			if (row) return row.profile_id;
+			const profileId = await this.lookup(db, id, new Map());
+			if (profileId) return profileId;
 		}
 		return undefined;
 	}
