@@ -29,6 +29,12 @@ export interface Cart {
 export const CART_EVENTS = ['Product Added', 'Product Removed', 'Cart Viewed', 'Checkout Started'] as const;
 export const ORDER_EVENT = 'Order Completed';
 
+/** An order's revenue as Segment's spec names it: revenue, else total, else value. */
+export function orderRevenue(properties: Record<string, unknown>): number | undefined {
+	const revenue = properties.revenue ?? properties.total ?? properties.value;
+	return typeof revenue === 'number' ? revenue : undefined;
+}
+
 type RawProduct = Record<string, unknown>;
 
 function toItem(p: RawProduct, quantity?: number): CartItem | undefined {

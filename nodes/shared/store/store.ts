@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Consent, TrackedEvent } from '../events/model';
-import { applyCartEvent, CART_EVENTS, newCart, ORDER_EVENT, type Cart } from './carts';
+import { applyCartEvent, CART_EVENTS, newCart, ORDER_EVENT, orderRevenue, type Cart } from './carts';
 import type { SqlDriver, SqlValue } from './driver';
 import { migrate } from './migrations';
 
@@ -209,8 +209,7 @@ export class RetargetingStore {
 		if (event.context.consent) Object.assign(delta.consent, event.context.consent);
 		if (event.event === ORDER_EVENT) {
 			delta.orders += 1;
-			const revenue = event.properties.revenue ?? event.properties.total ?? event.properties.value;
-			if (typeof revenue === 'number') delta.revenue += revenue;
+			delta.revenue += orderRevenue(event.properties) ?? 0;
 		}
 	}
 
@@ -426,11 +425,11 @@ export class RetargetingStore {
 			);
 		} else if (event.event === ORDER_EVENT) {
 			const orderId = props.order_id !== undefined ? String(props.order_id) : event.messageId;
-			const revenue = props.revenue ?? props.total ?? props.value;
+			const revenue = orderRevenue(props);
 			await tx.run(
 				`INSERT INTO rt_conversions (order_id, profile_id, revenue, currency, status, occurred_at) VALUES (?, ?, ?, ?, 'completed', ?)
 				 ON CONFLICT (order_id) DO NOTHING`,
-				[orderId, profileId, typeof revenue === 'number' ? revenue : 0, (props.currency as string | undefined) ?? null, event.timestamp],
+				[orderId, profileId, revenue ?? 0, (props.currency as string | undefined) ?? null, event.timestamp],
 			);
 			const closing: [string, SqlValue[]] =
 				props.cart_id !== undefined
