@@ -14,7 +14,6 @@ export interface StartOptions {
 	port?: number;
 	/** Address to listen on; loopback unless told otherwise. */
 	listenAddress?: string;
-	env?: Record<string, string>;
 	/** Where n8n's own output goes; `inherit` shows it on this terminal. */
 	output?: 'file' | 'inherit';
 }
@@ -82,7 +81,6 @@ function n8nEnv(options: StartOptions, port: number, brokerPort: number): NodeJS
 		N8N_COMMUNITY_PACKAGES_ENABLED: 'true',
 		N8N_ENFORCE_SETTINGS_FILE_PERMISSIONS: 'true',
 		DB_SQLITE_POOL_SIZE: '2',
-		...options.env,
 	};
 }
 
