@@ -39,6 +39,8 @@ export class SqliteDriver implements SqlDriver {
 	private statement(sql: string): StatementSync {
 		let stmt = this.statements.get(sql);
 		if (!stmt) {
+			// Multi-row statements differ by row count; a bound keeps the cache from growing without end.
+			if (this.statements.size >= 500) this.statements.clear();
 			stmt = this.db.prepare(sql);
 			this.statements.set(sql, stmt);
 		}

@@ -1,0 +1,448 @@
+import { randomUUID } from 'node:crypto';
+
+import type { Consent, TrackedEvent } from '../events/model';
+import { applyCartEvent, CART_EVENTS, newCart, ORDER_EVENT, orderRevenue, type Cart } from './carts';
+import type { Dialect, SqlDriver, SqlValue } from './driver';
+import {
+	type Identity,
+	identitiesOf,
+	identityKey,
+	lookupProfileIds,
+	mergeProfileRows,
+} from './identity';
+import { CART_COLUMNS, cartValues, type CartRow, toCart } from './rows';
+import { insertRows, json, parsed, selectIn } from './sql';
+
+export interface AppendResult {
+	stored: Array<{ messageId: string; profileId: string }>;
+	/** messageIds already stored (or repeated within the batch): nothing was changed for them. */
+	duplicates: string[];
+}
+
+/** Per-profile changes gathered over a batch and written once, at its end. */
+interface ProfileDelta {
+	events: number;
+	orders: number;
+	revenue: number;
+	firstSeen: string;
+	lastSeen: string;
+	traits: Record<string, unknown>;
+	consent: Consent;
+	/** The first userId and email linked in this batch; kept only where the profile has none. */
+	userId?: string;
+	email?: string;
+}
+
+const OPEN = new Set<Cart['status']>(['open', 'emptied']);
+
+function isCartEvent(event: TrackedEvent): boolean {
+	return event.type === 'track' && (CART_EVENTS as readonly (string | null)[]).includes(event.event);
+}
+
+function cartIdOf(event: TrackedEvent): string | undefined {
+	return event.properties.cart_id !== undefined ? String(event.properties.cart_id) : undefined;
+}
+
+/**
+ * Appends one batch of events inside one transaction, set-based: everything the batch needs is
+ * read up front with a few `IN (...)` queries, the batch is worked out in memory, and the writes go
+ * out as multi-row INSERTs and one UPDATE of the profiles. A merge of two profiles (a visitor who
+ * logs in) is the one step that writes in place: pending rows are flushed first, so the merge
+ * moves them too.
+ */
+export class BatchAppender {
+	private readonly tx: SqlDriver;
+
+	/** Identity key to profile id; null once the store is known to hold no such link. */
+	private readonly owners = new Map<string, string | null>();
+
+	/** Profile id to its userId (null when it has none). */
+	private readonly userIds = new Map<string, string | null>();
+
+	/** Merged-away profile ids to the profile they went into. */
+	private readonly mergedInto = new Map<string, string>();
+
+	private readonly deltas = new Map<string, ProfileDelta>();
+
+	/** Carts read or changed in this batch, by id; null when the store is known to hold none. */
+	private readonly carts = new Map<string, Cart | null>();
+
+	/** Profiles whose open and emptied carts are all in `carts`. */
+	private readonly cartsLoaded = new Set<string>();
+
+	private readonly dirtyCarts = new Set<string>();
+
+	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as SqlValue[][] };
+
+	constructor(tx: SqlDriver) {
+		this.tx = tx;
+	}
+
+	async append(events: TrackedEvent[]): Promise<AppendResult> {
+		const existing = new Set(
+			(await selectIn<{ message_id: string }>(this.tx, 'SELECT message_id FROM rt_events WHERE message_id IN (?*)', events.map((e) => e.messageId))).map(
+				(row) => row.message_id,
+			),
+		);
+		const fresh = events.filter((event) => {
+			if (existing.has(event.messageId)) return false;
+			existing.add(event.messageId);
+			return true;
+		});
+		const freshSet = new Set(fresh);
+		const result: AppendResult = { stored: [], duplicates: events.filter((e) => !freshSet.has(e)).map((e) => e.messageId) };
+		await this.prefetch(fresh);
+		for (const event of fresh) {
+			const profileId = await this.resolveIdentity(event);
+			this.pending.events.push([
+				event.messageId,
+				profileId,
+				event.type,
+				event.event,
+				event.anonymousId,
+				event.userId,
+				event.timestamp,
+				event.receivedAt,
+				json(event),
+			]);
+			this.collectDelta(profileId, event);
+			await this.recordCommerce(profileId, event);
+			this.recordTouchpoint(profileId, event);
+			result.stored.push({ messageId: event.messageId, profileId });
+		}
+		await this.flush();
+		await this.applyDeltas();
+		for (const entry of result.stored) entry.profileId = this.current(entry.profileId);
+		return result;
+	}
+
+	/** Identity links, userIds and carts the batch will ask about, in a handful of queries. */
+	private async prefetch(events: TrackedEvent[]): Promise<void> {
+		const ids: Identity[] = [];
+		for (const event of events) {
+			ids.push(...identitiesOf(event));
+			if (event.type === 'alias' && event.previousId) {
+				ids.push({ kind: 'userId', value: event.previousId }, { kind: 'anonymousId', value: event.previousId });
+			}
+		}
+		const found = await lookupProfileIds(this.tx, ids);
+		for (const id of ids) this.owners.set(identityKey(id), found.get(identityKey(id)) ?? null);
+		const profiles = [...new Set(found.values())];
+		const rows = await selectIn<{ id: string; user_id: string | null }>(this.tx, 'SELECT id, user_id FROM rt_profiles WHERE id IN (?*)', profiles);
+		for (const row of rows) this.userIds.set(row.id, row.user_id);
+
+		const cartIds = events.filter(isCartEvent).map(cartIdOf).filter((id): id is string => id !== undefined);
+		const byCartId = await selectIn<CartRow>(this.tx, `SELECT ${CART_COLUMNS} FROM rt_carts WHERE id IN (?*)`, cartIds);
+		for (const id of cartIds) this.carts.set(id, null);
+		for (const row of byCartId) this.carts.set(row.id, toCart(row));
+		// Cart events without a cart id, and orders, look for the person's open carts.
+		const owning = events
+			.filter((e) => (isCartEvent(e) && cartIdOf(e) === undefined) || (e.type === 'track' && e.event === ORDER_EVENT))
+			.flatMap((e) => identitiesOf(e).map((id) => found.get(identityKey(id))))
+			.filter((id): id is string => id !== undefined);
+		await this.loadOpenCarts(owning);
+	}
+
+	private async loadOpenCarts(profileIds: string[]): Promise<void> {
+		const missing = profileIds.filter((id) => !this.cartsLoaded.has(id));
+		if (missing.length === 0) return;
+		const rows = await selectIn<CartRow>(
+			this.tx,
+			`SELECT ${CART_COLUMNS} FROM rt_carts WHERE status IN ('open', 'emptied') AND profile_id IN (?*)`,
+			missing,
+		);
+		// A cart already read or changed in this batch is newer than the stored row.
+		for (const row of rows) if (!this.carts.get(row.id)) this.carts.set(row.id, toCart(row));
+		for (const id of missing) this.cartsLoaded.add(id);
+	}
+
+	private current(profileId: string): string {
+		let id = profileId;
+		for (let next = this.mergedInto.get(id); next; next = this.mergedInto.get(id)) id = next;
+		return id;
+	}
+
+	private async owner(id: Identity): Promise<string | undefined> {
+		const key = identityKey(id);
+		if (!this.owners.has(key)) {
+			const found = await lookupProfileIds(this.tx, [id]);
+			this.owners.set(key, found.get(key) ?? null);
+		}
+		return this.owners.get(key) ?? undefined;
+	}
+
+	private async userIdOf(profileId: string): Promise<string | null> {
+		if (!this.userIds.has(profileId)) {
+			const [row] = await this.tx.all<{ user_id: string | null }>('SELECT user_id FROM rt_profiles WHERE id = ?', [profileId]);
+			this.userIds.set(profileId, row?.user_id ?? null);
+		}
+		return this.userIds.get(profileId) ?? null;
+	}
+
+	/** Another profile is the same person unless both carry different userIds. */
+	private async compatible(profileId: string, userId: string | null): Promise<boolean> {
+		if (!userId) return true;
+		const theirs = await this.userIdOf(profileId);
+		return !theirs || theirs === userId;
+	}
+
+	/**
+	 * The profile an event belongs to. Links every id it names to that profile, and merges profiles
+	 * it shows to be one person (an anonymous visitor who logs in). Two profiles with different
+	 * userIds are never merged: the event goes to the one its userId names.
+	 */
+	private async resolveIdentity(event: TrackedEvent): Promise<string> {
+		const ids = identitiesOf(event);
+		if (event.type === 'alias' && event.previousId) {
+			const previous =
+				(await this.owner({ kind: 'userId', value: event.previousId })) ??
+				(await this.owner({ kind: 'anonymousId', value: event.previousId }));
+			if (!previous) ids.push({ kind: 'anonymousId', value: event.previousId });
+			else {
+				const target = await this.owner(ids[0]);
+				if (target && target !== previous) await this.merge(target, previous);
+				else if (!target) {
+					this.link(previous, ids[0], event.timestamp);
+					return previous;
+				}
+			}
+		}
+		const owners = new Map<string, string | undefined>();
+		for (const id of ids) owners.set(identityKey(id), await this.owner(id));
+		let primary = event.userId ? owners.get(`userId:${event.userId}`) : undefined;
+		for (const owner of new Set(owners.values())) {
+			if (primary) break;
+			if (owner && (await this.compatible(owner, event.userId))) primary = owner;
+		}
+		primary ??= this.createProfile(event.timestamp);
+		let primaryUserId: string | null | undefined = event.userId;
+		for (const id of ids) {
+			const owner = owners.get(identityKey(id));
+			if (owner === undefined) this.link(primary, id, event.timestamp);
+			else if (owner !== primary) {
+				primaryUserId ??= await this.userIdOf(primary);
+				if (await this.compatible(owner, primaryUserId)) await this.merge(primary, owner);
+			}
+		}
+		return primary;
+	}
+
+	private createProfile(at: string): string {
+		const id = randomUUID();
+		this.pending.profiles.push([id, null, null, '{}', '{}', at, at]);
+		this.userIds.set(id, null);
+		this.cartsLoaded.add(id);
+		return id;
+	}
+
+	private link(profileId: string, id: Identity, at: string): void {
+		this.pending.identities.push([id.kind, id.value, profileId, at]);
+		this.owners.set(identityKey(id), profileId);
+		const delta = this.deltaOf(profileId, at);
+		if (id.kind === 'userId' && this.userIds.get(profileId) == null) {
+			this.userIds.set(profileId, id.value);
+			delta.userId ??= id.value;
+		}
+		if (id.kind === 'email') delta.email ??= id.value;
+	}
+
+	/** Merges `dropId` into `keepId` in the store, then brings this batch's own state along. */
+	private async merge(keepId: string, dropId: string): Promise<void> {
+		await this.flush();
+		if (!(await mergeProfileRows(this.tx, keepId, dropId))) return;
+		this.mergedInto.set(dropId, keepId);
+		for (const [key, owner] of this.owners) if (owner === dropId) this.owners.set(key, keepId);
+		if (this.userIds.get(keepId) == null && this.userIds.has(dropId)) this.userIds.set(keepId, this.userIds.get(dropId) ?? null);
+		this.userIds.delete(dropId);
+		// Both profiles' carts are now stored under keepId; read them again when needed.
+		for (const [id, cart] of this.carts) if (cart && (cart.profileId === keepId || cart.profileId === dropId)) this.carts.delete(id);
+		this.cartsLoaded.delete(keepId);
+		this.cartsLoaded.delete(dropId);
+		const pending = this.deltas.get(dropId);
+		if (!pending) return;
+		this.deltas.delete(dropId);
+		const into = this.deltas.get(keepId);
+		if (!into) {
+			this.deltas.set(keepId, pending);
+			return;
+		}
+		into.events += pending.events;
+		into.orders += pending.orders;
+		into.revenue += pending.revenue;
+		if (pending.firstSeen < into.firstSeen) into.firstSeen = pending.firstSeen;
+		if (pending.lastSeen > into.lastSeen) into.lastSeen = pending.lastSeen;
+		into.traits = { ...pending.traits, ...into.traits };
+		into.consent = { ...pending.consent, ...into.consent };
+		into.userId ??= pending.userId;
+		into.email ??= pending.email;
+	}
+
+	private deltaOf(profileId: string, at: string): ProfileDelta {
+		let delta = this.deltas.get(profileId);
+		if (!delta) {
+			delta = { events: 0, orders: 0, revenue: 0, firstSeen: at, lastSeen: at, traits: {}, consent: {} };
+			this.deltas.set(profileId, delta);
+		}
+		return delta;
+	}
+
+	private collectDelta(profileId: string, event: TrackedEvent): void {
+		const delta = this.deltaOf(profileId, event.timestamp);
+		delta.events += 1;
+		if (event.timestamp < delta.firstSeen) delta.firstSeen = event.timestamp;
+		if (event.timestamp > delta.lastSeen) delta.lastSeen = event.timestamp;
+		if (event.type === 'identify') Object.assign(delta.traits, event.traits);
+		if (event.context.consent) Object.assign(delta.consent, event.context.consent);
+		if (event.event === ORDER_EVENT) {
+			delta.orders += 1;
+			delta.revenue += orderRevenue(event.properties) ?? 0;
+		}
+	}
+
+	private async cartById(id: string): Promise<Cart | undefined> {
+		if (!this.carts.has(id)) {
+			const [row] = await this.tx.all<CartRow>(`SELECT ${CART_COLUMNS} FROM rt_carts WHERE id = ?`, [id]);
+			this.carts.set(id, row ? toCart(row) : null);
+		}
+		return this.carts.get(id) ?? undefined;
+	}
+
+	private async openCartsOf(profileId: string): Promise<Cart[]> {
+		await this.loadOpenCarts([profileId]);
+		return [...this.carts.values()].filter((cart): cart is Cart => !!cart && cart.profileId === profileId && OPEN.has(cart.status));
+	}
+
+	private putCart(cart: Cart): void {
+		this.carts.set(cart.id, cart);
+		this.dirtyCarts.add(cart.id);
+	}
+
+	private async recordCommerce(profileId: string, event: TrackedEvent): Promise<void> {
+		if (event.type !== 'track' || !event.event) return;
+		const props = event.properties;
+		const cartId = cartIdOf(event);
+		if (isCartEvent(event)) {
+			const found = cartId
+				? await this.cartById(cartId)
+				: (await this.openCartsOf(profileId)).reduce<Cart | undefined>(
+						(latest, cart) => (!latest || cart.lastActivity > latest.lastActivity ? cart : latest),
+						undefined,
+					);
+			const current = found && found.status !== 'converted' ? found : newCart(cartId ?? randomUUID(), profileId, event.timestamp);
+			this.putCart(applyCartEvent(current, event));
+		} else if (event.event === ORDER_EVENT) {
+			const orderId = props.order_id !== undefined ? String(props.order_id) : event.messageId;
+			const currency = typeof props.currency === 'string' ? props.currency : null;
+			this.pending.conversions.push([orderId, profileId, orderRevenue(props) ?? 0, currency, 'completed', event.timestamp]);
+			const closing = cartId ? [await this.cartById(cartId)] : await this.openCartsOf(profileId);
+			for (const cart of closing) {
+				if (cart) this.putCart({ ...cart, status: 'converted', convertedAt: event.timestamp, orderId });
+			}
+		}
+	}
+
+	/** A visit that came from a campaign or an ad click is a touchpoint for attribution. */
+	private recordTouchpoint(profileId: string, event: TrackedEvent): void {
+		const { campaign, clickIds } = event.context;
+		const clickId = clickIds ? Object.entries(clickIds)[0] : undefined;
+		if (!campaign && !clickId) return;
+		this.pending.touchpoints.push([
+			profileId,
+			event.messageId,
+			null,
+			campaign?.source ?? null,
+			campaign?.medium ?? null,
+			campaign?.name ?? null,
+			clickId ? `${clickId[0]}:${clickId[1]}` : null,
+			'visit',
+			event.timestamp,
+		]);
+	}
+
+	/** Writes the rows gathered so far, one multi-row statement per table. */
+	private async flush(): Promise<void> {
+		const { profiles, identities, events, conversions, touchpoints } = this.pending;
+		this.pending = { profiles: [], identities: [], events: [], conversions: [], touchpoints: [] };
+		await insertRows(this.tx, 'INSERT INTO rt_profiles (id, user_id, email, traits, consent, first_seen, last_seen)', profiles);
+		await insertRows(this.tx, 'INSERT INTO rt_identities (kind, value, profile_id, linked_at)', identities, 'ON CONFLICT (kind, value) DO NOTHING');
+		await insertRows(
+			this.tx,
+			'INSERT INTO rt_events (message_id, profile_id, type, event, anonymous_id, user_id, timestamp, received_at, body)',
+			events,
+		);
+		const carts = [...this.dirtyCarts].map((id) => this.carts.get(id)).filter((cart): cart is Cart => !!cart);
+		this.dirtyCarts.clear();
+		// steps_sent belongs to the Abandoned Cart Trigger: an event never rewrites it.
+		await insertRows(
+			this.tx,
+			`INSERT INTO rt_carts (${CART_COLUMNS})`,
+			carts.map(cartValues),
+			`ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, items = excluded.items, value = excluded.value,
+			 currency = excluded.currency, status = excluded.status, last_activity = excluded.last_activity,
+			 converted_at = excluded.converted_at, order_id = excluded.order_id`,
+		);
+		await insertRows(
+			this.tx,
+			'INSERT INTO rt_conversions (order_id, profile_id, revenue, currency, status, occurred_at)',
+			conversions,
+			'ON CONFLICT (order_id) DO NOTHING',
+		);
+		await insertRows(
+			this.tx,
+			'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',
+			touchpoints,
+		);
+	}
+
+	/** Counters, seen times, traits, consent and first ids of every touched profile, in one UPDATE. */
+	private async applyDeltas(): Promise<void> {
+		if (this.deltas.size === 0) return;
+		const withDocuments = [...this.deltas].filter(([, d]) => Object.keys(d.traits).length || Object.keys(d.consent).length);
+		const documents = new Map(
+			(
+				await selectIn<{ id: string; traits: unknown; consent: unknown }>(
+					this.tx,
+					'SELECT id, traits, consent FROM rt_profiles WHERE id IN (?*)',
+					withDocuments.map(([id]) => id),
+				)
+			).map((row) => [row.id, row]),
+		);
+		const rows: SqlValue[][] = [...this.deltas].map(([id, d]) => {
+			const stored = documents.get(id);
+			return [
+				id,
+				d.events,
+				d.orders,
+				d.revenue,
+				d.firstSeen,
+				d.lastSeen,
+				stored && Object.keys(d.traits).length ? json({ ...parsed<object>(stored.traits), ...d.traits }) : null,
+				stored && Object.keys(d.consent).length ? json({ ...parsed<object>(stored.consent), ...d.consent }) : null,
+				d.userId ?? null,
+				d.email ?? null,
+			];
+		});
+		const tuple = `(${deltaColumnTypes(this.tx.dialect)
+			.map((type) => `CAST(? AS ${type})`)
+			.join(', ')})`;
+		for (let i = 0; i < rows.length; i += 2000) {
+			const chunk = rows.slice(i, i + 2000);
+			await this.tx.run(
+				`UPDATE rt_profiles SET event_count = event_count + v.column2, order_count = order_count + v.column3,
+				 revenue = revenue + v.column4,
+				 first_seen = CASE WHEN first_seen < v.column5 THEN first_seen ELSE v.column5 END,
+				 last_seen = CASE WHEN last_seen > v.column6 THEN last_seen ELSE v.column6 END,
+				 traits = COALESCE(v.column7, traits), consent = COALESCE(v.column8, consent),
+				 user_id = COALESCE(user_id, v.column9), email = COALESCE(email, v.column10)
+				 FROM (VALUES ${chunk.map(() => tuple).join(', ')}) AS v WHERE rt_profiles.id = v.column1`,
+				chunk.flat(),
+			);
+		}
+	}
+}
+
+/** Column types of the profile-delta VALUES list: PostgreSQL cannot infer them from a parameter. */
+function deltaColumnTypes(dialect: Dialect): string[] {
+	const document = dialect === 'postgres' ? 'JSONB' : 'TEXT';
+	return ['TEXT', 'INTEGER', 'INTEGER', 'DOUBLE PRECISION', 'TEXT', 'TEXT', document, document, 'TEXT', 'TEXT'];
+}

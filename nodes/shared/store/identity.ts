@@ -1,0 +1,94 @@
+import type { Consent, TrackedEvent } from '../events/model';
+import type { SqlDriver } from './driver';
+import type { ProfileRow } from './rows';
+import { json, parsed, selectIn } from './sql';
+
+export type IdentityKind = 'userId' | 'email' | 'anonymousId';
+
+export interface Identity {
+	kind: IdentityKind;
+	value: string;
+}
+
+/** The tables whose rows belong to one person through `profile_id`. */
+export const PERSONAL_TABLES = ['rt_events', 'rt_carts', 'rt_sends', 'rt_touchpoints', 'rt_conversions', 'rt_identities'] as const;
+
+export function normalizeEmail(email: string): string {
+	return email.trim().toLowerCase();
+}
+
+export function identityKey(id: Identity): string {
+	return `${id.kind}:${id.value}`;
+}
+
+/** The ids an event names, strongest first. */
+export function identitiesOf(event: TrackedEvent): Identity[] {
+	const ids: Identity[] = [];
+	if (event.userId) ids.push({ kind: 'userId', value: event.userId });
+	const email = event.traits.email ?? (event.type === 'identify' ? undefined : event.properties.email);
+	if (typeof email === 'string' && email.includes('@')) ids.push({ kind: 'email', value: normalizeEmail(email) });
+	if (event.anonymousId) ids.push({ kind: 'anonymousId', value: event.anonymousId });
+	return ids;
+}
+
+/** The profiles linked to any of `ids`, by identity key; one query per kind of id. */
+export async function lookupProfileIds(db: SqlDriver, ids: Identity[]): Promise<Map<string, string>> {
+	const found = new Map<string, string>();
+	const byKind = new Map<IdentityKind, string[]>();
+	for (const id of ids) byKind.set(id.kind, [...(byKind.get(id.kind) ?? []), id.value]);
+	for (const [kind, values] of byKind) {
+		const rows = await selectIn<{ value: string; profile_id: string }>(
+			db,
+			'SELECT value, profile_id FROM rt_identities WHERE kind = ? AND value IN (?*)',
+			values,
+			[kind],
+		);
+		for (const row of rows) found.set(identityKey({ kind, value: row.value }), row.profile_id);
+	}
+	return found;
+}
+
+/**
+ * Moves every row of `dropId` to `keepId` and deletes `dropId`. Traits of the kept profile win;
+ * a consent withdrawn on either side stays withdrawn; suppression and counters add up. Returns
+ * false when either profile no longer exists.
+ */
+export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: string): Promise<boolean> {
+	const [keep] = await tx.all<ProfileRow>('SELECT * FROM rt_profiles WHERE id = ?', [keepId]);
+	const [drop] = await tx.all<ProfileRow>('SELECT * FROM rt_profiles WHERE id = ?', [dropId]);
+	if (!keep || !drop) return false;
+	for (const table of PERSONAL_TABLES) {
+		await tx.run(`UPDATE ${table} SET profile_id = ? WHERE profile_id = ?`, [keepId, dropId]);
+	}
+	const keepConsent = parsed<Consent>(keep.consent);
+	const dropConsent = parsed<Consent>(drop.consent);
+	const consent: Consent = { ...dropConsent, ...keepConsent };
+	for (const purpose of Object.keys(consent) as Array<keyof Consent>) {
+		if (keepConsent[purpose] === false || dropConsent[purpose] === false) consent[purpose] = false;
+	}
+	await tx.run(
+		`UPDATE rt_profiles SET traits = ?, consent = ?, user_id = COALESCE(user_id, ?), email = COALESCE(email, ?),
+		 suppressed = CASE WHEN suppressed > ? THEN suppressed ELSE ? END, suppressed_reason = COALESCE(suppressed_reason, ?),
+		 first_seen = CASE WHEN first_seen < ? THEN first_seen ELSE ? END, last_seen = CASE WHEN last_seen > ? THEN last_seen ELSE ? END,
+		 event_count = event_count + ?, order_count = order_count + ?, revenue = revenue + ? WHERE id = ?`,
+		[
+			json({ ...parsed<Record<string, unknown>>(drop.traits), ...parsed<Record<string, unknown>>(keep.traits) }),
+			json(consent),
+			drop.user_id,
+			drop.email,
+			drop.suppressed,
+			drop.suppressed,
+			drop.suppressed_reason,
+			drop.first_seen,
+			drop.first_seen,
+			drop.last_seen,
+			drop.last_seen,
+			drop.event_count,
+			drop.order_count,
+			drop.revenue,
+			keepId,
+		],
+	);
+	await tx.run('DELETE FROM rt_profiles WHERE id = ?', [dropId]);
+	return true;
+}

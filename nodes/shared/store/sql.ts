@@ -1,0 +1,49 @@
+import type { SqlDriver, SqlValue } from './driver';
+
+export function json(value: unknown): string {
+	return JSON.stringify(value);
+}
+
+/** JSONB comes back parsed from PostgreSQL, TEXT as a string from SQLite. */
+export function parsed<T>(value: unknown): T {
+	return (typeof value === 'string' ? JSON.parse(value) : value) as T;
+}
+
+export function placeholders(n: number): string {
+	return Array.from({ length: n }, () => '?').join(', ');
+}
+
+/** Rows per statement stay under both backends' limit on parameters (SQLite 32,766; PostgreSQL 65,535). */
+const MAX_PARAMS = 30_000;
+
+/** Values for an `IN (...)` list also stay short enough for SQLite's statement cache to reuse. */
+const IN_CHUNK = 500;
+
+/**
+ * Inserts rows with multi-row VALUES statements: one round trip per chunk instead of one per row.
+ * `head` is `INSERT INTO table (columns)`, `tail` an optional ON CONFLICT clause.
+ */
+export async function insertRows(db: SqlDriver, head: string, rows: SqlValue[][], tail = ''): Promise<void> {
+	if (rows.length === 0) return;
+	const columns = rows[0].length;
+	const tuple = `(${placeholders(columns)})`;
+	const perStatement = Math.max(1, Math.floor(MAX_PARAMS / columns));
+	for (let i = 0; i < rows.length; i += perStatement) {
+		const chunk = rows.slice(i, i + perStatement);
+		await db.run(`${head} VALUES ${chunk.map(() => tuple).join(', ')} ${tail}`, chunk.flat());
+	}
+}
+
+/**
+ * Runs `SELECT ... WHERE <column> IN (values)` in chunks and returns every row. `sql` holds one
+ * `(?*)` marker where the list goes; `before` are parameters that come ahead of the list.
+ */
+export async function selectIn<T>(db: SqlDriver, sql: string, values: SqlValue[], before: SqlValue[] = []): Promise<T[]> {
+	const rows: T[] = [];
+	const unique = [...new Set(values)];
+	for (let i = 0; i < unique.length; i += IN_CHUNK) {
+		const chunk = unique.slice(i, i + IN_CHUNK);
+		rows.push(...(await db.all<T>(sql.replace('(?*)', `(${placeholders(chunk.length)})`), [...before, ...chunk])));
+	}
+	return rows;
+}
