@@ -1,8 +1,10 @@
 /**
  * `npm run bench` (store part): appends BENCH_EVENTS events (default 1,000,000) in batches of 100 to
  * each backend, and measures profile look-ups when 10 % and 100 % of them are stored, to show whether
- * look-up cost grows with the number of stored events.
+ * look-up cost grows with the number of stored events. Then a tenth more events come from several
+ * concurrent callers, as concurrent HTTP requests to the Tracking Trigger do.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -24,13 +26,20 @@ const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BATCH = 100;
 const VISITORS = Math.max(1000, Math.round(TOTAL / 10));
 const LOOKUPS = 5000;
+const CALLERS = 8;
 const backends = (process.env.BENCH_BACKENDS ?? 'sqlite,postgres').split(',');
+
+/** A v4-style UUID, as browser and server libraries send: random, so the dedup index gets no help from order. */
+function messageIdOf(n: number): string {
+	const hex = createHash('md5').update(`bench-${n}`).digest('hex');
+	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-a${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
+}
 
 /** A shop's traffic: mostly product views, some cart activity, identifies and orders. */
 function makeEvent(n: number): TrackedEvent {
 	const visitor = n % VISITORS;
 	const roll = (n * 7919) % 100;
-	const base = { messageId: `bench-${n}`, anonymousId: `anon-${visitor}`, timestamp: new Date(1_767_225_600_000 + n * 1000).toISOString() };
+	const base = { messageId: messageIdOf(n), anonymousId: `anon-${visitor}`, timestamp: new Date(1_767_225_600_000 + n * 1000).toISOString() };
 	const raw =
 		roll < 70
 			? { ...base, type: 'track', event: 'Product Viewed', properties: { product_id: `p-${n % 500}`, price: 19.9 } }
@@ -57,27 +66,59 @@ async function lookupsPerSecond(store: Store): Promise<number> {
 	return LOOKUPS / ((performance.now() - started) / 1000);
 }
 
+/**
+ * Appends events [from, to) in batches of BATCH from `callers` concurrent callers and returns events/s.
+ * Only appendEvents is timed: events are made and validated beforehand.
+ */
+async function append(store: Store, from: number, to: number, callers: number, onBatch?: (end: number) => Promise<void>): Promise<number> {
+	let next = from;
+	let busyMs = 0;
+	let stored = 0;
+	const caller = async (batches: TrackedEvent[][]) => {
+		for (const batch of batches) {
+			const t0 = performance.now();
+			const result = await store.appendEvents(batch);
+			busyMs += performance.now() - t0;
+			stored += result.stored.length;
+		}
+	};
+	if (callers === 1) {
+		for (; next < to; next = Math.min(to, next + BATCH)) {
+			const start = next;
+			const end = Math.min(to, start + BATCH);
+			await caller([Array.from({ length: end - start }, (_, i) => makeEvent(start + i))]);
+			await onBatch?.(end);
+		}
+	} else {
+		const batches: TrackedEvent[][][] = Array.from({ length: callers }, () => []);
+		for (let start = from, i = 0; start < to; start += BATCH, i++) {
+			batches[i % callers].push(Array.from({ length: Math.min(BATCH, to - start) }, (_, k) => makeEvent(start + k)));
+		}
+		const t0 = performance.now();
+		await Promise.all(batches.map(caller));
+		busyMs = performance.now() - t0;
+	}
+	if (stored !== to - from) throw new Error(`stored ${stored} of ${to - from} events`);
+	return (to - from) / (busyMs / 1000);
+}
+
 async function bench(name: string, store: Store): Promise<void> {
 	await store.migrate();
-	let appendMs = 0;
 	let lookupsAt10 = 0;
-	let stored = 0;
-	for (let start = 0; start < TOTAL; start += BATCH) {
-		const batch = Array.from({ length: Math.min(BATCH, TOTAL - start) }, (_, i) => makeEvent(start + i));
-		const t0 = performance.now();
-		const result = await store.appendEvents(batch);
-		appendMs += performance.now() - t0;
-		stored += result.stored.length;
-		if (start + BATCH === TOTAL / 10) lookupsAt10 = await lookupsPerSecond(store);
-	}
+	const rate = await append(store, 0, TOTAL, 1, async (end) => {
+		if (end === TOTAL / 10) lookupsAt10 = await lookupsPerSecond(store);
+	});
 	const lookupsAt100 = await lookupsPerSecond(store);
+	const extra = TOTAL / 10;
+	const concurrent = await append(store, TOTAL, TOTAL + extra, CALLERS);
 	const [{ n }] = await store.driver.all<{ n: number }>('SELECT COUNT(*) AS n FROM rt_events');
-	if (Number(n) !== TOTAL || stored !== TOTAL) throw new Error(`stored ${n} of ${TOTAL} events`);
-	const rate = TOTAL / (appendMs / 1000);
+	if (Number(n) !== TOTAL + extra) throw new Error(`the store holds ${n} events, expected ${TOTAL + extra}`);
+	const fmt = (x: number) => Math.round(x).toLocaleString('en');
 	process.stdout.write(
 		[
-			`${name}: ${TOTAL.toLocaleString('en')} events appended in batches of ${BATCH}: ${Math.round(rate).toLocaleString('en')} events/s`,
-			`${name}: profile look-ups at ${(TOTAL / 10).toLocaleString('en')} stored events: ${Math.round(lookupsAt10).toLocaleString('en')}/s; at ${TOTAL.toLocaleString('en')}: ${Math.round(lookupsAt100).toLocaleString('en')}/s (ratio ${(lookupsAt100 / lookupsAt10).toFixed(2)})`,
+			`${name}: ${fmt(TOTAL)} events appended in batches of ${BATCH}, one caller: ${fmt(rate)} events/s`,
+			`${name}: ${fmt(extra)} more events in batches of ${BATCH} from ${CALLERS} concurrent callers (batches share commits): ${fmt(concurrent)} events/s`,
+			`${name}: profile look-ups at ${fmt(TOTAL / 10)} stored events: ${fmt(lookupsAt10)}/s; at ${fmt(TOTAL)}: ${fmt(lookupsAt100)}/s (ratio ${(lookupsAt100 / lookupsAt10).toFixed(2)})`,
 		].join('\n') + '\n',
 	);
 }

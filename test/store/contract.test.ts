@@ -54,6 +54,15 @@ describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 			expect(profile?.eventCount).toBe(10);
 		});
 
+		it('appends concurrent batches, each whole and with its own result', async () => {
+			const batches = Array.from({ length: 8 }, () =>
+				Array.from({ length: 20 }, (_, i) => ev({ type: 'track', event: 'Product Viewed', anonymousId: `c-${i % 4}` })),
+			);
+			const results = await Promise.all(batches.map(async (batch) => await store.appendEvents(batch)));
+			results.forEach((result, b) => expect(result.stored.map((s) => s.messageId)).toEqual(batches[b].map((e) => e.messageId)));
+			expect((await store.findProfile({ anonymousId: 'c-1' }))?.eventCount).toBe(40);
+		});
+
 		it('treats a replayed messageId as a duplicate and changes nothing', async () => {
 			const first = ev({ type: 'track', event: 'Product Viewed', anonymousId: 'a-1', properties: { product_id: 'p1' } });
 			await store.appendEvents([first]);

@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import type { Consent, TrackedEvent } from '../events/model';
 import { applyCartEvent, CART_EVENTS, newCart, ORDER_EVENT, orderRevenue, type Cart } from './carts';
 import type { Dialect, SqlDriver, SqlValue } from './driver';
@@ -10,6 +8,7 @@ import {
 	lookupProfileIds,
 	mergeProfileRows,
 } from './identity';
+import { timeOrderedId } from './ids';
 import { CART_COLUMNS, cartValues, type CartRow, toCart } from './rows';
 import { insertRows, json, parsed, selectIn } from './sql';
 
@@ -228,7 +227,7 @@ export class BatchAppender {
 	}
 
 	private createProfile(at: string): string {
-		const id = randomUUID();
+		const id = timeOrderedId();
 		this.pending.profiles.push([id, null, null, '{}', '{}', at, at]);
 		this.userIds.set(id, null);
 		this.cartsLoaded.add(id);
@@ -328,7 +327,7 @@ export class BatchAppender {
 						(latest, cart) => (!latest || cart.lastActivity > latest.lastActivity ? cart : latest),
 						undefined,
 					);
-			const current = found && found.status !== 'converted' ? found : newCart(cartId ?? randomUUID(), profileId, event.timestamp);
+			const current = found && found.status !== 'converted' ? found : newCart(cartId ?? timeOrderedId(), profileId, event.timestamp);
 			this.putCart(applyCartEvent(current, event));
 		} else if (event.event === ORDER_EVENT) {
 			const orderId = props.order_id !== undefined ? String(props.order_id) : event.messageId;

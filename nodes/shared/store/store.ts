@@ -5,6 +5,7 @@ import { type AppendResult, BatchAppender } from './append';
 import type { Cart } from './carts';
 import type { SqlDriver } from './driver';
 import { type Identity, lookupProfileIds, mergeProfileRows, normalizeEmail, PERSONAL_TABLES, identityKey } from './identity';
+import { GroupCommit } from './group-commit';
 import { migrate } from './migrations';
 import { CART_COLUMNS, type CartRow, type ProfileRow, toCart } from './rows';
 import { parsed } from './sql';
@@ -52,8 +53,11 @@ export interface ProfileExport {
 export class RetargetingStore {
 	readonly driver: SqlDriver;
 
+	private readonly appends: GroupCommit<TrackedEvent[], AppendResult>;
+
 	constructor(driver: SqlDriver) {
 		this.driver = driver;
+		this.appends = new GroupCommit(driver, async (tx, events) => await new BatchAppender(tx).append(events));
 	}
 
 	async migrate(): Promise<number> {
@@ -66,11 +70,12 @@ export class RetargetingStore {
 
 	/**
 	 * Stores a batch of validated events in one transaction: dedup by messageId, identity stitching,
-	 * profile counters, consent, carts, conversions and touchpoints.
+	 * profile counters, consent, carts, conversions and touchpoints. Batches appended concurrently
+	 * share a commit (GroupCommit); each is still applied whole or not at all.
 	 */
 	async appendEvents(events: TrackedEvent[]): Promise<AppendResult> {
 		if (events.length === 0) return { stored: [], duplicates: [] };
-		return await this.driver.transaction(async (tx) => await new BatchAppender(tx).append(events));
+		return await this.appends.run(events);
 	}
 
 	/** The profile of a person, found by any of their ids. */
