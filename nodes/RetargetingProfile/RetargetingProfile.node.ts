@@ -10,7 +10,7 @@ import {
 } from 'n8n-workflow';
 
 import type { Consent } from '../shared/events/model';
-import { storeCredentials, storeFor, storeProperties } from '../shared/storeParameters';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 import { runProfileOperation, type LookupKind, type ProfileOperation, type ProfileRequest } from './operations';
 
 const lookupOptions = [
@@ -49,7 +49,14 @@ export class RetargetingProfile implements INodeType {
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
-		credentials: storeCredentials,
+		credentials: [
+			{
+				name: 'retargetingPostgresApi',
+				required: true,
+				testedBy: 'checkPostgresStore',
+				displayOptions: { show: { store: ['postgres'] } },
+			},
+		],
 		properties: [
 			...storeProperties,
 			{
@@ -175,6 +182,12 @@ export class RetargetingProfile implements INodeType {
 			consentField('ads', 'Ads'),
 			consentField('analytics', 'Analytics'),
 		],
+	};
+
+	methods = {
+		credentialTest: {
+			checkPostgresStore,
+		},
 	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {

@@ -1,8 +1,11 @@
 import type {
 	ICredentialDataDecryptedObject,
+	ICredentialsDecrypted,
+	ICredentialTestFunctions,
+	INodeCredentialTestResult,
 	IExecuteFunctions,
-	INodeCredentialDescription,
 	INodeProperties,
+	IWebhookFunctions,
 } from 'n8n-workflow';
 
 import { openEmbeddedStore, openPostgresStore } from './store/open';
@@ -39,22 +42,39 @@ export const storeProperties: INodeProperties[] = [
 	},
 ];
 
-/** n8n's own PostgreSQL credential, so users reuse the connection they already configured. */
-export const storeCredentials: INodeCredentialDescription[] = [
-	{ name: 'postgres', required: true, displayOptions: { show: { store: ['postgres'] } } },
-];
+/** The credential test of the PostgreSQL store, shared by every node that offers it (testedBy). */
+export async function checkPostgresStore(
+	this: ICredentialTestFunctions,
+	credential: ICredentialsDecrypted,
+): Promise<INodeCredentialTestResult> {
+	try {
+		const store = await openPostgresStore(postgresConnection(credential.data ?? {}, 'retargeting'));
+		await store.driver.all('SELECT 1');
+		return { status: 'OK', message: 'Connected to the PostgreSQL store' };
+	} catch (error) {
+		return { status: 'Error', message: `Could not reach the PostgreSQL store: ${(error as Error).message}` };
+	}
+}
 
-export async function storeFor(ctx: IExecuteFunctions): Promise<RetargetingStore> {
-	if (ctx.getNodeParameter('store', 0) !== 'postgres') return await openEmbeddedStore();
-	const c = await ctx.getCredentials<ICredentialDataDecryptedObject>('postgres');
-	return await openPostgresStore({
+function postgresConnection(c: ICredentialDataDecryptedObject, schema: string) {
+	return {
 		host: String(c.host),
 		port: Number(c.port ?? 5432),
 		database: String(c.database),
 		user: String(c.user),
 		password: String(c.password ?? ''),
 		ssl: (c.ssl as 'disable' | 'allow' | 'require' | undefined) ?? 'disable',
-		allowUnauthorizedCerts: c.allowUnauthorizedCerts === true,
-		schema: String(ctx.getNodeParameter('pgSchema', 0, 'retargeting')),
-	});
+		allowUnauthorizedCerts: c.ignoreSslIssues === true,
+		schema,
+	};
+}
+
+/** The store a node's parameters select, in an execution or in a webhook call. */
+export async function storeFor(ctx: IExecuteFunctions | IWebhookFunctions): Promise<RetargetingStore> {
+	// Node-level parameters: an execution reads them for item 0; a webhook call has no items.
+	const parameter = (name: string, fallback: string) =>
+		'getInputData' in ctx ? ctx.getNodeParameter(name, 0, fallback) : ctx.getNodeParameter(name, fallback);
+	if (parameter('store', 'embedded') !== 'postgres') return await openEmbeddedStore();
+	const c = await ctx.getCredentials<ICredentialDataDecryptedObject>('retargetingPostgresApi');
+	return await openPostgresStore(postgresConnection(c, String(parameter('pgSchema', 'retargeting'))));
 }
