@@ -1,5 +1,7 @@
 // Asset steps that `n8n-node build` (tsc + icons) does not do. Runs after it in `npm run build`.
-const { readdirSync, readFileSync } = require('node:fs');
+const { copyFileSync, mkdirSync, readdirSync, readFileSync } = require('node:fs');
+const { gzipSync } = require('node:zlib');
+const { series } = require('gulp');
 const path = require('node:path');
 
 const root = __dirname;
@@ -61,6 +63,23 @@ function validateWorkflows(done) {
 	done(problems.length ? new Error(`Invalid workflow templates:\n  ${problems.join('\n  ')}`) : undefined);
 }
 
+/** The browser tracker's budget: it loads on every page of a shop. */
+const TRACKER_MAX_GZIP_BYTES = 3 * 1024;
+
+/** Copies tracker.js next to the compiled Tracking Trigger, which serves it; fails when it is over budget. */
+function copyTracker(done) {
+	const from = path.join(root, 'nodes/TrackingTrigger/tracker/tracker.js');
+	const size = gzipSync(readFileSync(from), { level: 9 }).length;
+	if (size > TRACKER_MAX_GZIP_BYTES) {
+		done(new Error(`tracker.js is ${size} bytes gzipped; the budget is ${TRACKER_MAX_GZIP_BYTES}`));
+		return;
+	}
+	const to = path.join(root, 'dist/nodes/TrackingTrigger/tracker/tracker.js');
+	mkdirSync(path.dirname(to), { recursive: true });
+	copyFileSync(from, to);
+	done();
+}
+
 exports.workflowProblems = workflowProblems;
 exports.validateWorkflows = validateWorkflows;
-exports.default = validateWorkflows;
+exports.default = series(validateWorkflows, copyTracker);

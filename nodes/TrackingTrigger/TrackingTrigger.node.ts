@@ -7,11 +7,52 @@ import {
 	type INodeCredentialTestResult,
 	type INodeType,
 	type INodeTypeDescription,
+	type IWebhookDescription,
 	type IWebhookFunctions,
 	type IWebhookResponseData,
 } from 'n8n-workflow';
 
-import { basicAuthUser, secretsMatch, writeKeyProblem } from '../shared/secrets';
+import {
+	ANY_EVENT,
+	callOfPath,
+	DEFAULT_LIMITS,
+	eventOfQuery,
+	eventsOfBody,
+	ingest,
+	startsExecution,
+	type IngestResult,
+} from '../shared/events/ingest';
+import type { IpPolicy } from '../shared/events/model';
+import { canonicalEventName } from '../shared/events/vocabulary';
+import { originAllowed, parseOrigins } from '../shared/origins';
+import { basicAuthUser, secretsMatch, SIGNATURE_HEADER, signatureProblem, writeKeyProblem } from '../shared/secrets';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+import { NO_CACHE, trackerScript, TRANSPARENT_GIF } from './tracker';
+
+/** Segment's HTTP Tracking API paths, so Segment and RudderStack libraries can send here unchanged. */
+const SEGMENT_PATHS = ['/v1/batch', '/v1/track', '/v1/identify', '/v1/page', '/v1/alias', '/v1/group'];
+
+const webhook = (httpMethod: 'GET' | 'POST', suffix = ''): IWebhookDescription => ({
+	name: 'default',
+	httpMethod,
+	responseMode: 'onReceived',
+	path: `={{$parameter["path"]}}${suffix}`,
+	isFullPath: true,
+});
+
+interface SourceCredential {
+	writeKey: string;
+	hmacSecret?: string;
+	allowedOrigins?: string;
+}
+
+interface TriggerOptions {
+	ipPolicy?: IpPolicy;
+	honourGpc?: boolean;
+	honourDnt?: boolean;
+	maxBodyKb?: number;
+	maxEvents?: number;
+}
 
 export class TrackingTrigger implements INodeType {
 	description: INodeTypeDescription = {
@@ -20,28 +61,28 @@ export class TrackingTrigger implements INodeType {
 		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
 		group: ['trigger'],
 		version: 1,
-		subtitle: '={{"POST /webhook/" + $parameter["path"]}}',
-		description: 'Collects tracking events from websites, apps and servers and starts retargeting flows',
+		subtitle: '={{"/webhook/" + $parameter["path"]}}',
+		description:
+			'Collects tracking events from websites, apps, servers and pixels, stores them, and starts the workflow for the events you choose',
 		defaults: {
 			name: 'Tracking Trigger',
 		},
 		inputs: [],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
+			{ name: 'retargetingTrackingApi', required: true, testedBy: 'checkWriteKey' },
 			{
-				name: 'retargetingTrackingApi',
+				name: 'retargetingPostgresApi',
 				required: true,
-				testedBy: 'checkWriteKey',
+				testedBy: 'checkPostgresStore',
+				displayOptions: { show: { store: ['postgres'] } },
 			},
 		],
 		webhooks: [
-			{
-				name: 'default',
-				httpMethod: 'POST',
-				responseMode: 'onReceived',
-				path: '={{$parameter["path"]}}',
-				isFullPath: true,
-			},
+			webhook('POST'),
+			...SEGMENT_PATHS.map((suffix) => webhook('POST', suffix)),
+			webhook('GET'),
+			webhook('GET', '/tracker.js'),
 		],
 		properties: [
 			{
@@ -52,7 +93,89 @@ export class TrackingTrigger implements INodeType {
 				required: true,
 				placeholder: 'track',
 				description:
-					'The end of the collection URL: websites and servers send events to your n8n URL followed by /webhook/ and this path. Give each workflow its own path.',
+					'The end of the collection URL, which is your n8n URL followed by /webhook/ and this path. POST events there (or to path/v1/batch, as Segment libraries do), GET it as a pixel, and load path/tracker.js on your pages. Give each workflow its own path.',
+			},
+			{
+				displayName: 'Start the Workflow On',
+				name: 'triggerOn',
+				type: 'multiOptions',
+				options: [
+					{ name: 'Any Event', value: ANY_EVENT, description: 'Every stored event starts the workflow' },
+					{ name: 'Cart Viewed', value: 'Cart Viewed' },
+					{ name: 'Checkout Started', value: 'Checkout Started' },
+					{ name: 'Consent Updated', value: 'Consent Updated', description: 'Sent by tracker.js when a visitor changes consent' },
+					{ name: 'Group (Account)', value: 'group' },
+					{ name: 'Identify', value: 'identify', description: 'A visitor logs in, signs up or leaves an email' },
+					{ name: 'Order Completed', value: 'Order Completed' },
+					{ name: 'Page Viewed', value: 'page' },
+					{ name: 'Product Added', value: 'Product Added' },
+					{ name: 'Product Removed', value: 'Product Removed' },
+					{ name: 'Product Viewed', value: 'Product Viewed' },
+				],
+				default: ['Checkout Started', 'Order Completed', 'identify'],
+				description:
+					'Which stored events start an execution. Every valid event is stored either way; the others are only collected, for segments and carts, and cost no execution. The matching events of one request become one execution with one item each.',
+			},
+			{
+				displayName: 'Custom Events',
+				name: 'customEvents',
+				type: 'string',
+				default: '',
+				placeholder: 'Wishlist Added, Quote Requested',
+				description: 'More track event names that start the workflow, separated by commas',
+			},
+			...storeProperties,
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				options: [
+					{
+						displayName: 'Honour Do Not Track',
+						name: 'honourDnt',
+						type: 'boolean',
+						default: false,
+						description: 'Whether a browser\'s "DNT: 1" header withdraws the visitor\'s consent to ad retargeting',
+					},
+					{
+						displayName: 'Honour Global Privacy Control',
+						name: 'honourGpc',
+						type: 'boolean',
+						default: true,
+						description:
+							'Whether a Global Privacy Control signal (Sec-GPC header, or navigator.globalPrivacyControl in tracker.js) withdraws the visitor\'s consent to ad retargeting. Required by law in some US states.',
+					},
+					{
+						displayName: 'IP Address',
+						name: 'ipPolicy',
+						type: 'options',
+						options: [
+							{ name: 'Truncate', value: 'truncate', description: 'Keep the network only (/24 for IPv4, /48 for IPv6)' },
+							{ name: 'Keep', value: 'keep', description: 'Keep the full address' },
+							{ name: 'Drop', value: 'drop', description: 'Keep no address' },
+						],
+						default: 'truncate',
+						description: 'What is stored of the sender\'s IP address',
+					},
+					{
+						displayName: 'Max Events per Request',
+						name: 'maxEvents',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 1000,
+						description: 'A larger batch is refused with 413 and nothing of it is stored',
+					},
+					{
+						displayName: 'Max Request Size (KB)',
+						name: 'maxBodyKb',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 500,
+						description: 'A larger request is refused with 413. One event is limited to 32 KB in any case.',
+					},
+				],
 			},
 		],
 	};
@@ -68,12 +191,13 @@ export class TrackingTrigger implements INodeType {
 					? { status: 'Error', message: problem }
 					: { status: 'OK', message: 'The write key is usable' };
 			},
+			checkPostgresStore,
 		},
 	};
 
 	webhookMethods = {
 		default: {
-			// The URL is served by n8n itself; there is no remote subscription to create or remove.
+			// The URLs are served by n8n itself; there is no remote subscription to create or remove.
 			async checkExists(this: IHookFunctions): Promise<boolean> {
 				return true;
 			},
@@ -89,24 +213,95 @@ export class TrackingTrigger implements INodeType {
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const req = this.getRequestObject();
 		const res = this.getResponseObject();
-		const credentials = await this.getCredentials<{ writeKey: string }>('retargetingTrackingApi');
+		const credentials = await this.getCredentials<SourceCredential>('retargetingTrackingApi');
+		const options = this.getNodeParameter('options', {}) as TriggerOptions;
+		const done: IWebhookResponseData = { noWebhookResponse: true };
+		const reply = (status: number, body: IDataObject): IWebhookResponseData => {
+			res.status(status).json(body);
+			return done;
+		};
+
+		const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
+		const allowedOrigins = parseOrigins(credentials.allowedOrigins ?? '');
+		if (!originAllowed(origin, allowedOrigins)) {
+			return reply(403, { error: `The origin ${origin} is not among this source's allowed origins` });
+		}
+		if (origin) res.set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin' });
+
+		const isPixel = req.method === 'GET';
+		if (isPixel && req.path.endsWith('/tracker.js')) {
+			res
+				.status(200)
+				.set({ 'Content-Type': 'application/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=300' })
+				.send(trackerScript({ gpc: options.honourGpc !== false }));
+			return done;
+		}
 
 		const queryKey = typeof req.query.writeKey === 'string' ? req.query.writeKey : undefined;
 		const presented = basicAuthUser(req.headers.authorization) ?? queryKey ?? '';
 		if (!secretsMatch(presented, credentials.writeKey)) {
-			res
-				.status(401)
-				.set('WWW-Authenticate', 'Basic realm="retargeting"')
-				.json({ error: 'Unauthorized: send the source write key as the Basic auth user name' });
-			return { noWebhookResponse: true };
+			res.set('WWW-Authenticate', 'Basic realm="retargeting"');
+			return reply(401, { error: 'Unauthorized: send the source write key as the Basic auth user name or the writeKey query parameter' });
 		}
 
-		const body = this.getBodyData();
-		const events = Array.isArray(body.batch) ? (body.batch as IDataObject[]) : [body];
-		res.status(200).json({ accepted: events.length });
+		let rawEvents: unknown[];
+		if (isPixel) {
+			if (credentials.hmacSecret) {
+				return reply(401, { error: 'This source accepts signed requests only, and a pixel hit cannot be signed: use a source without an HMAC secret for pixels' });
+			}
+			rawEvents = [eventOfQuery(req.query as Record<string, unknown>)];
+		} else {
+			if (!req.rawBody) await req.readRawBody();
+			const body = req.rawBody ?? Buffer.alloc(0);
+			if (credentials.hmacSecret) {
+				const header = req.headers[SIGNATURE_HEADER];
+				const problem = signatureProblem(typeof header === 'string' ? header : undefined, body, credentials.hmacSecret);
+				if (problem) return reply(401, { error: problem });
+			}
+			const limits = {
+				maxBodyBytes: Math.round((options.maxBodyKb ?? DEFAULT_LIMITS.maxBodyBytes / 1024) * 1024),
+				maxEvents: options.maxEvents ?? DEFAULT_LIMITS.maxEvents,
+			};
+			const parsed = eventsOfBody(body.toString('utf8'), limits, callOfPath(req.path));
+			if (!parsed.ok) return reply(parsed.status, { error: parsed.message });
+			rawEvents = parsed.events;
+		}
+
+		let result: IngestResult;
+		try {
+			result = await ingest(
+				await storeFor(this),
+				rawEvents,
+				{
+					ip: req.ip,
+					userAgent: req.headers['user-agent'],
+					gpc: req.headers['sec-gpc'] === '1',
+					dnt: req.headers.dnt === '1',
+				},
+				{ ipPolicy: options.ipPolicy ?? 'truncate', honourGpc: options.honourGpc !== false, honourDnt: options.honourDnt === true },
+			);
+		} catch (error) {
+			this.logger.error('Tracking Trigger: the retargeting store could not save a request', { error: (error as Error).message });
+			return reply(503, { error: 'The events could not be stored, and none of them was kept. Send them again later.' });
+		}
+
+		const { report, stored } = result;
+		if (isPixel) {
+			res.status(200).set({ 'Content-Type': 'image/gif', ...NO_CACHE }).end(TRANSPARENT_GIF);
+		} else {
+			const status = report.accepted + report.duplicates === 0 && report.rejected > 0 ? 400 : 200;
+			reply(status, { ...report, rejections: report.rejections as unknown as IDataObject[] });
+		}
+
+		const selection = new Set<string>(this.getNodeParameter('triggerOn', []) as string[]);
+		for (const name of String(this.getNodeParameter('customEvents', '')).split(',')) {
+			if (name.trim()) selection.add(canonicalEventName(name.trim()));
+		}
+		const selected = stored.filter(({ event }) => startsExecution(event, selection));
+		if (selected.length === 0) return done;
 		return {
-			noWebhookResponse: true,
-			workflowData: [events.map((json) => ({ json }))],
+			...done,
+			workflowData: [selected.map(({ event, profileId }) => ({ json: { ...event, profileId } as unknown as IDataObject }))],
 		};
 	}
 }

@@ -66,12 +66,12 @@ describe('the package installed as a community package in a real n8n', () => {
 			body: JSON.stringify(event),
 		});
 		expect(res.status).toBe(200);
-		expect(await res.json()).toEqual({ accepted: 1 });
+		expect(await res.json()).toEqual({ accepted: 1, duplicates: 0, rejected: 0, rejections: [] });
 
 		const [execution] = await n8n.waitForExecutions(workflowId, 1);
 		expect(execution.status).toBe('success');
 		const out = execution.data?.resultData.runData['No Operation'][0].data?.main[0];
-		expect(out?.map((item) => item.json)).toEqual([event]);
+		expect(out?.map((item) => item.json)).toEqual([expect.objectContaining({ ...event, profileId: expect.any(String) })]);
 	});
 
 	it('refuses a wrong write key with 401 and starts nothing', async () => {

@@ -1,0 +1,214 @@
+import type { AppendResult } from '../store/append';
+import { CLICK_ID_PARAMS, parseEvent, type FieldError, type IpPolicy, type TrackedEvent } from './model';
+import { CALL_TYPES, type CallType } from './vocabulary';
+
+/** A problem with a whole request (not one event): answered with its HTTP status, nothing stored. */
+export interface RequestProblem {
+	ok: false;
+	status: number;
+	message: string;
+}
+
+export type BodyEvents = { ok: true; events: unknown[] } | RequestProblem;
+
+function problem(status: number, message: string): RequestProblem {
+	return { ok: false, status, message };
+}
+
+export interface IngestLimits {
+	/** Bytes of one request body. */
+	maxBodyBytes: number;
+	/** Events in one request. */
+	maxEvents: number;
+}
+
+/** Segment's HTTP API limits: 500 KB a batch request; 32 KB an event is checked by parseEvent. */
+export const DEFAULT_LIMITS: IngestLimits = { maxBodyBytes: 500 * 1024, maxEvents: 1000 };
+
+/** What the request itself says about the sender, used where an event does not say it. */
+export interface RequestFacts {
+	ip?: string;
+	userAgent?: string;
+	/** The browser sent `Sec-GPC: 1` (Global Privacy Control). */
+	gpc: boolean;
+	/** The browser sent `DNT: 1`. */
+	dnt: boolean;
+}
+
+export interface PrivacyOptions {
+	ipPolicy: IpPolicy;
+	/** A Global Privacy Control signal withdraws consent to ad retargeting. */
+	honourGpc: boolean;
+	/** A Do-Not-Track signal withdraws consent to ad retargeting. */
+	honourDnt: boolean;
+}
+
+export interface Rejection {
+	/** Position of the event in the request (0 for a single event). */
+	index: number;
+	messageId?: string;
+	errors: FieldError[];
+}
+
+export interface IngestReport {
+	accepted: number;
+	duplicates: number;
+	rejected: number;
+	rejections: Rejection[];
+}
+
+export interface IngestResult {
+	report: IngestReport;
+	/** The events stored by this request (not duplicates), with the profile each belongs to. */
+	stored: Array<{ event: TrackedEvent; profileId: string }>;
+}
+
+type RawEvent = Record<string, unknown>;
+
+function isObject(value: unknown): value is RawEvent {
+	return !!value && typeof value === 'object' && !Array.isArray(value);
+}
+
+/**
+ * The events one POST body carries: a single event, or a Segment batch `{ "batch": [...] }` whose
+ * top-level `context` applies to every event. `call` is the call type a Segment per-call path
+ * (`/v1/track`) implies for events that do not name one.
+ */
+export function eventsOfBody(body: string, limits: IngestLimits, call?: CallType): BodyEvents {
+	const bytes = Buffer.byteLength(body, 'utf8');
+	if (bytes > limits.maxBodyBytes) {
+		return problem(413, `The request body is ${bytes} bytes; the limit is ${limits.maxBodyBytes} bytes. Send smaller batches.`);
+	}
+	if (body.trim() === '') return problem(400, 'The request body is empty: send one JSON event or {"batch": [...]}');
+	let parsed: unknown;
+	try {
+		parsed = JSON.parse(body);
+	} catch (error) {
+		return problem(400, `The request body is not valid JSON (${(error as Error).message})`);
+	}
+	if (!isObject(parsed)) return problem(400, 'The request body must be a JSON object: one event or {"batch": [...]}');
+	let events: unknown[];
+	if ('batch' in parsed) {
+		if (!Array.isArray(parsed.batch)) return problem(400, 'batch: must be an array of events');
+		const shared = isObject(parsed.context) ? parsed.context : undefined;
+		events = shared
+			? parsed.batch.map((e) => (isObject(e) ? { ...e, context: { ...shared, ...(isObject(e.context) ? e.context : {}) } } : e))
+			: parsed.batch;
+	} else {
+		events = [parsed];
+	}
+	if (events.length > limits.maxEvents) {
+		return problem(413, `The batch holds ${events.length} events; the limit is ${limits.maxEvents} a request. Send smaller batches.`);
+	}
+	return { ok: true, events: call ? events.map((e) => (isObject(e) && e.type === undefined ? { ...e, type: call } : e)) : events };
+}
+
+/** The call type a Segment per-call path names (`.../v1/track`), if any. */
+export function callOfPath(path: string): CallType | undefined {
+	const last = path.split('?')[0].split('/').filter(Boolean).pop();
+	return (CALL_TYPES as readonly string[]).includes(last ?? '') ? (last as CallType) : undefined;
+}
+
+const PIXEL_FIELDS = new Set(['type', 'event', 'name', 'anonymousId', 'userId', 'messageId', 'timestamp', 'writeKey']);
+
+/**
+ * The event a pixel hit carries in its query string: `event` (default "Pixel Viewed"), `type`
+ * (default track), `anonymousId`, `userId`, `messageId`, `timestamp`; UTM parameters and click ids
+ * become the campaign; every other parameter is a property.
+ */
+export function eventOfQuery(query: Record<string, unknown>): RawEvent {
+	const text = (key: string) => (typeof query[key] === 'string' ? (query[key] as string) : undefined);
+	const properties: Record<string, string> = {};
+	const campaign: Record<string, string> = {};
+	const clickIds: Record<string, string> = {};
+	for (const [key, value] of Object.entries(query)) {
+		if (typeof value !== 'string' || PIXEL_FIELDS.has(key)) continue;
+		if (key.startsWith('utm_')) campaign[key === 'utm_campaign' ? 'name' : key.slice(4)] = value;
+		else if ((CLICK_ID_PARAMS as readonly string[]).includes(key)) clickIds[key] = value;
+		else properties[key] = value;
+	}
+	const type = text('type') ?? 'track';
+	return {
+		type,
+		...(type === 'track' ? { event: text('event') ?? 'Pixel Viewed' } : {}),
+		...(type === 'page' && text('name') ? { name: text('name') } : {}),
+		...(text('anonymousId') ? { anonymousId: text('anonymousId') } : {}),
+		...(text('userId') ? { userId: text('userId') } : {}),
+		...(text('messageId') ? { messageId: text('messageId') } : {}),
+		...(text('timestamp') ? { timestamp: text('timestamp') } : {}),
+		properties,
+		context: {
+			...(Object.keys(campaign).length ? { campaign } : {}),
+			...(Object.keys(clickIds).length ? { clickIds } : {}),
+		},
+	};
+}
+
+/** Fills the IP and user agent from the request, and applies the browser's privacy signals. */
+function withRequestFacts(raw: unknown, facts: RequestFacts, privacy: PrivacyOptions): unknown {
+	if (!isObject(raw)) return raw;
+	const context: RawEvent = isObject(raw.context) ? { ...raw.context } : {};
+	if (context.ip === undefined && facts.ip) context.ip = facts.ip;
+	if (context.userAgent === undefined && facts.userAgent) context.userAgent = facts.userAgent;
+	const optedOut = (privacy.honourGpc && (facts.gpc || context.gpc === true)) || (privacy.honourDnt && facts.dnt);
+	if (optedOut) context.consent = { ...(isObject(context.consent) ? context.consent : {}), ads: false };
+	return { ...raw, context };
+}
+
+/**
+ * Without consent to analytics an event keeps only what records that choice: its type, name, ids,
+ * time and consent. Nothing about what the person looked at or bought is stored.
+ */
+function withoutBehaviour(event: TrackedEvent): TrackedEvent {
+	if (event.context.consent?.analytics !== false) return event;
+	return { ...event, properties: {}, context: { consent: event.context.consent } };
+}
+
+export interface EventStore {
+	appendEvents(events: TrackedEvent[]): Promise<AppendResult>;
+}
+
+/**
+ * Validates every event of a request, stores the valid ones in one append (dedup, identity,
+ * carts) and reports what was accepted, what was a duplicate and what was rejected and why.
+ * An invalid event never costs the valid ones beside it.
+ */
+export async function ingest(
+	store: EventStore,
+	rawEvents: unknown[],
+	facts: RequestFacts,
+	privacy: PrivacyOptions,
+	receivedAt = new Date(),
+): Promise<IngestResult> {
+	const valid: TrackedEvent[] = [];
+	const rejections: Rejection[] = [];
+	rawEvents.forEach((raw, index) => {
+		const result = parseEvent(withRequestFacts(raw, facts, privacy), { receivedAt, ipPolicy: privacy.ipPolicy });
+		if (result.ok) valid.push(withoutBehaviour(result.event));
+		else rejections.push({ index, ...(result.messageId ? { messageId: result.messageId } : {}), errors: result.errors });
+	});
+	const appended = valid.length ? await store.appendEvents(valid) : { stored: [], duplicates: [] };
+	const byId = new Map<string, TrackedEvent>();
+	for (const event of valid) if (!byId.has(event.messageId)) byId.set(event.messageId, event);
+	return {
+		report: {
+			accepted: appended.stored.length,
+			duplicates: appended.duplicates.length,
+			rejected: rejections.length,
+			rejections,
+		},
+		stored: appended.stored.map(({ messageId, profileId }) => ({ event: byId.get(messageId) as TrackedEvent, profileId })),
+	};
+}
+
+/** The choices of "Start the Workflow On" that are not event names. */
+export const ANY_EVENT = '*';
+
+/**
+ * Whether a stored event starts an execution: its track name or its call type (identify, page,
+ * alias, group) is among the selected ones, or any event is selected.
+ */
+export function startsExecution(event: TrackedEvent, selected: ReadonlySet<string>): boolean {
+	if (selected.has(ANY_EVENT) || selected.has(event.type)) return true;
+	return event.type === 'track' && event.event !== null && selected.has(event.event);
+}

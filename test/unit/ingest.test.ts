@@ -1,0 +1,168 @@
+import { callOfPath, DEFAULT_LIMITS, eventOfQuery, eventsOfBody, ingest, startsExecution, type EventStore } from '../../nodes/shared/events/ingest.ts';
+import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
+import { originAllowed, parseOrigins } from '../../nodes/shared/origins.ts';
+import { signatureProblem, signBody } from '../../nodes/shared/secrets.ts';
+
+/** A store that keeps what it is given and reports repeats as duplicates, like the real one. */
+function memoryStore(): EventStore & { events: TrackedEvent[] } {
+	const events: TrackedEvent[] = [];
+	return {
+		events,
+		async appendEvents(batch) {
+			const stored = [];
+			const duplicates = [];
+			for (const event of batch) {
+				if (events.some((e) => e.messageId === event.messageId)) duplicates.push(event.messageId);
+				else {
+					events.push(event);
+					stored.push({ messageId: event.messageId, profileId: `p-${event.anonymousId}` });
+				}
+			}
+			return { stored, duplicates };
+		},
+	};
+}
+
+const facts = { gpc: false, dnt: false };
+const privacy = { ipPolicy: 'truncate' as const, honourGpc: true, honourDnt: false };
+
+describe('request bodies', () => {
+	it('reads one event, a batch with a shared context, and the call type of a Segment path', () => {
+		expect(eventsOfBody('{"type":"track","event":"A"}', DEFAULT_LIMITS)).toEqual({ ok: true, events: [{ type: 'track', event: 'A' }] });
+		expect(eventsOfBody('{"batch":[{"type":"page","context":{"locale":"fr"}}],"context":{"ip":"1.2.3.4"}}', DEFAULT_LIMITS)).toEqual({
+			ok: true,
+			events: [{ type: 'page', context: { ip: '1.2.3.4', locale: 'fr' } }],
+		});
+		expect(eventsOfBody('{"event":"A"}', DEFAULT_LIMITS, callOfPath('/webhook/track/v1/track'))).toEqual({ ok: true, events: [{ event: 'A', type: 'track' }] });
+		expect(callOfPath('/webhook/track/v1/batch')).toBeUndefined();
+	});
+
+	it('answers each whole-request problem with its status and a reason', () => {
+		expect(eventsOfBody('', DEFAULT_LIMITS)).toMatchObject({ ok: false, status: 400, message: expect.stringMatching(/empty/) });
+		expect(eventsOfBody('{"type":', DEFAULT_LIMITS)).toMatchObject({ ok: false, status: 400, message: expect.stringMatching(/not valid JSON/) });
+		expect(eventsOfBody('[1]', DEFAULT_LIMITS)).toMatchObject({ ok: false, status: 400 });
+		expect(eventsOfBody('{"batch":{}}', DEFAULT_LIMITS)).toMatchObject({ ok: false, status: 400, message: 'batch: must be an array of events' });
+		expect(eventsOfBody('{"batch":[{},{},{}]}', { maxBodyBytes: 1000, maxEvents: 2 })).toMatchObject({
+			ok: false,
+			status: 413,
+			message: expect.stringMatching(/3 events; the limit is 2/),
+		});
+		expect(eventsOfBody(`{"x":"${'a'.repeat(2000)}"}`, { maxBodyBytes: 1024, maxEvents: 10 })).toMatchObject({ ok: false, status: 413 });
+	});
+});
+
+describe('pixel hits', () => {
+	it('turn query parameters into an event: ids, campaign, click ids and properties', () => {
+		const raw = eventOfQuery({ writeKey: 'k', event: 'Email Opened', anonymousId: 'a', utm_campaign: 'spring', gclid: 'G1', step: '2' });
+		expect(raw).toEqual({
+			type: 'track',
+			event: 'Email Opened',
+			anonymousId: 'a',
+			properties: { step: '2' },
+			context: { campaign: { name: 'spring' }, clickIds: { gclid: 'G1' } },
+		});
+		expect(parseEvent(raw).ok).toBe(true);
+	});
+});
+
+describe('ingest', () => {
+	it('keeps the valid events of a batch and reports each rejected one with its reason', async () => {
+		const store = memoryStore();
+		const events = [
+			{ type: 'track', event: 'A', anonymousId: 'x', messageId: 'm1' },
+			{ type: 'track', anonymousId: 'x', messageId: 'm2' },
+			{ type: 'track', event: 'A', anonymousId: 'x', messageId: 'm1' },
+		];
+		const { report, stored } = await ingest(store, events, facts, privacy);
+		expect(report).toEqual({
+			accepted: 1,
+			duplicates: 1,
+			rejected: 1,
+			rejections: [{ index: 1, messageId: 'm2', errors: [{ field: 'event', reason: 'a track call needs the event name' }] }],
+		});
+		expect(stored.map((s) => [s.event.messageId, s.profileId])).toEqual([['m1', 'p-x']]);
+	});
+
+	it('fills IP and user agent from the request, truncating the IP', async () => {
+		const store = memoryStore();
+		await ingest(store, [{ type: 'page', anonymousId: 'x' }], { ...facts, ip: '203.0.113.77', userAgent: 'UA/1' }, privacy);
+		expect(store.events[0].context).toMatchObject({ ip: '203.0.113.0', userAgent: 'UA/1' });
+	});
+
+	it('withdraws ad consent on Global Privacy Control, and on Do Not Track only when told to', async () => {
+		const store = memoryStore();
+		await ingest(store, [{ type: 'page', anonymousId: 'g', messageId: 'g1' }], { ...facts, gpc: true }, privacy);
+		await ingest(store, [{ type: 'page', anonymousId: 'g', messageId: 'g2', context: { gpc: true } }], facts, privacy);
+		await ingest(store, [{ type: 'page', anonymousId: 'd', messageId: 'd1' }], { ...facts, dnt: true }, privacy);
+		await ingest(store, [{ type: 'page', anonymousId: 'd', messageId: 'd2' }], { ...facts, dnt: true }, { ...privacy, honourDnt: true });
+		await ingest(store, [{ type: 'page', anonymousId: 'n', messageId: 'n1' }], { ...facts, gpc: true }, { ...privacy, honourGpc: false });
+		expect(store.events.map((e) => [e.messageId, e.context.consent?.ads])).toEqual([
+			['g1', false],
+			['g2', false],
+			['d1', undefined],
+			['d2', false],
+			['n1', undefined],
+		]);
+	});
+
+	it('stores no behaviour of a person who refused analytics, only the refusal', async () => {
+		const store = memoryStore();
+		await ingest(
+			store,
+			[{ type: 'track', event: 'Product Viewed', anonymousId: 'r', properties: { product_id: 'p' }, context: { consent: { analytics: false }, page: { url: 'https://s.test/p' } } }],
+			facts,
+			privacy,
+		);
+		expect(store.events[0]).toMatchObject({ event: 'Product Viewed', properties: {}, context: { consent: { analytics: false } } });
+		expect(store.events[0].context.page).toBeUndefined();
+	});
+});
+
+describe('which events start an execution', () => {
+	const event = (raw: Record<string, unknown>) => {
+		const parsed = parseEvent({ anonymousId: 'a', ...raw });
+		if (!parsed.ok) throw new Error('invalid');
+		return parsed.event;
+	};
+	it('matches track names, call types, and "any event"', () => {
+		const selected = new Set(['Checkout Started', 'identify']);
+		expect(startsExecution(event({ type: 'track', event: 'checkout_started' }), selected)).toBe(true);
+		expect(startsExecution(event({ type: 'identify' }), selected)).toBe(true);
+		expect(startsExecution(event({ type: 'track', event: 'Product Viewed' }), selected)).toBe(false);
+		expect(startsExecution(event({ type: 'page' }), selected)).toBe(false);
+		expect(startsExecution(event({ type: 'page' }), new Set(['*']))).toBe(true);
+	});
+});
+
+describe('allowed origins', () => {
+	it('allows listed origins, subdomains of a wildcard, and requests without an origin', () => {
+		const list = parseOrigins('https://shop.example.com/, https://*.brand.com');
+		expect(originAllowed('https://shop.example.com', list)).toBe(true);
+		expect(originAllowed('https://www.brand.com', list)).toBe(true);
+		expect(originAllowed('https://evilbrand.com', list)).toBe(false);
+		expect(originAllowed('http://www.brand.com', list)).toBe(false);
+		expect(originAllowed('https://other.example.com', list)).toBe(false);
+		expect(originAllowed(undefined, list)).toBe(true);
+		expect(originAllowed('https://anything.test', parseOrigins(''))).toBe(true);
+	});
+});
+
+describe('HMAC signatures', () => {
+	const body = '{"type":"track"}';
+	const now = 1_800_000_000;
+	it('accepts the signature of the exact body within the window', () => {
+		expect(signatureProblem(signBody(body, 's3cret', now), body, 's3cret', now + 299)).toBeUndefined();
+	});
+	it('refuses a missing header, another secret, a changed body and an old timestamp', () => {
+		expect(signatureProblem(undefined, body, 's3cret', now)).toMatch(/missing/);
+		expect(signatureProblem(signBody(body, 'other', now), body, 's3cret', now)).toMatch(/does not match/);
+		expect(signatureProblem(signBody(body, 's3cret', now), `${body} `, 's3cret', now)).toMatch(/does not match/);
+		expect(signatureProblem(signBody(body, 's3cret', now), body, 's3cret', now + 301)).toMatch(/300 seconds/);
+		expect(signatureProblem('v1=abc', body, 's3cret', now)).toMatch(/no timestamp/);
+	});
+	it('has a known value (HMAC-SHA256 of "t.body", computed with openssl)', () => {
+		// printf '1800000000.{"type":"track"}' | openssl dgst -sha256 -hmac s3cret
+		expect(signBody(body, 's3cret', now)).toBe(`t=${now},v1=${EXPECTED}`);
+	});
+});
+const EXPECTED = 'f9fc5ae296d70f367a431ccb30e666647bf4f9f25fc8d2f235ef14caefe2e629';
