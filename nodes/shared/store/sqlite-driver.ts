@@ -27,7 +27,10 @@ export class SqliteDriver implements SqlDriver {
 
 	constructor(file: string) {
 		this.db = new DatabaseSync(file);
+		// Opening happens once per process: here SQLite may wait for another process that is
+		// creating or migrating the file, before the short timeout for normal work applies.
 		this.db.exec(`
+			PRAGMA busy_timeout = 10000;
 			PRAGMA journal_mode = WAL;
 			PRAGMA synchronous = FULL;
 			PRAGMA busy_timeout = 20;
