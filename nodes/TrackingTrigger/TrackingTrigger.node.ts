@@ -27,6 +27,7 @@ import { canonicalEventName } from '../shared/events/vocabulary';
 import { originAllowed, parseOrigins } from '../shared/origins';
 import { basicAuthUser, secretsMatch, SIGNATURE_HEADER, signatureProblem, writeKeyProblem } from '../shared/secrets';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+import { sourceCredential } from './sourceCredential';
 import { NO_CACHE, trackerScript, TRANSPARENT_GIF } from './tracker';
 
 /** Segment's HTTP Tracking API paths, so Segment and RudderStack libraries can send here unchanged. */
@@ -39,12 +40,6 @@ const webhook = (httpMethod: 'GET' | 'POST', suffix = ''): IWebhookDescription =
 	path: `={{$parameter["path"]}}${suffix}`,
 	isFullPath: true,
 });
-
-interface SourceCredential {
-	writeKey: string;
-	hmacSecret?: string;
-	allowedOrigins?: string;
-}
 
 interface TriggerOptions {
 	ipPolicy?: IpPolicy;
@@ -213,7 +208,7 @@ export class TrackingTrigger implements INodeType {
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const req = this.getRequestObject();
 		const res = this.getResponseObject();
-		const credentials = await this.getCredentials<SourceCredential>('retargetingTrackingApi');
+		const credentials = await sourceCredential(this);
 		const options = this.getNodeParameter('options', {}) as TriggerOptions;
 		const done: IWebhookResponseData = { noWebhookResponse: true };
 		const reply = (status: number, body: IDataObject): IWebhookResponseData => {

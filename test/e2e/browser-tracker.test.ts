@@ -33,7 +33,7 @@ async function startShop(trackerUrl: string): Promise<{ server: Server; origin: 
 
 /** The snippet's stub queues calls in `rt.q` until tracker.js has loaded and replaced it. */
 const trackerLoaded = () => {
-	const rt = (globalThis as { rt?: { q?: unknown } }).rt;
+	const rt = (globalThis as { rt?: ((...args: unknown[]) => void) & { q?: unknown } }).rt;
 	return typeof rt === 'function' && rt.q === undefined;
 };
 
