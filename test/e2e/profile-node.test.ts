@@ -1,7 +1,10 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 
+import { Client } from 'pg';
+
 import { startTestInstance } from '../harness/instance.ts';
+import { dropSchema, ensurePostgres, TEST_PG_URL, uniqueSchema } from '../harness/postgres.ts';
 import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
 
 /** Webhook (answers with the last node's output) → Retargeting Profile with the given parameters. */
@@ -34,6 +37,7 @@ function profileWorkflow(webhookPath: string, parameters: Record<string, unknown
 describe('the Retargeting Profile node in a real n8n, on the embedded store', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
 	let upsertId: string;
+	const pgSchema = uniqueSchema();
 
 	const call = async (webhookPath: string, body: unknown) => {
 		const res = await n8n.webhook(webhookPath, {
@@ -58,12 +62,47 @@ describe('the Retargeting Profile node in a real n8n, on the embedded store', ()
 		);
 		await n8n.publishWorkflow(profileWorkflow('profile-get', { operation: 'get', ...byEmail }));
 		await n8n.publishWorkflow(profileWorkflow('profile-erase', { operation: 'erase', ...byEmail }));
-		for (const p of ['profile-upsert', 'profile-get', 'profile-erase']) await n8n.waitForWebhook(p);
+		// The same node on the PostgreSQL store, through the package's own credential.
+		await ensurePostgres();
+		const url = new URL(TEST_PG_URL);
+		const pgCredential = await n8n.createCredential('retargetingPostgresApi', 'Store', {
+			host: url.hostname,
+			port: Number(url.port || 5432),
+			database: url.pathname.slice(1),
+			user: decodeURIComponent(url.username),
+			password: decodeURIComponent(url.password),
+			ssl: 'disable',
+		});
+		const pgWorkflow = profileWorkflow('profile-pg-upsert', {
+			store: 'postgres',
+			pgSchema,
+			operation: 'upsert',
+			email: '={{ $json.body.email }}',
+			consent_ads: 'withdrawn',
+		});
+		pgWorkflow.nodes[1].credentials = { retargetingPostgresApi: { id: pgCredential, name: 'Store' } };
+		await n8n.publishWorkflow(pgWorkflow);
+		for (const p of ['profile-upsert', 'profile-get', 'profile-erase', 'profile-pg-upsert']) await n8n.waitForWebhook(p);
 	}, 300_000);
 
 	afterAll(async () => {
 		await n8n?.dispose();
+		await dropSchema(pgSchema);
 	}, 60_000);
+
+	it('works on the PostgreSQL store too: the profile is in the schema the node names', async () => {
+		const created = await call('profile-pg-upsert', { email: 'grace@example.com' });
+		expect(created.status).toBe(200);
+		expect(created.json).toMatchObject({ email: 'grace@example.com', consent: { ads: false } });
+		const client = new Client({ connectionString: TEST_PG_URL });
+		await client.connect();
+		try {
+			const { rows } = await client.query(`SELECT email, consent FROM ${pgSchema}.rt_profiles`);
+			expect(rows).toEqual([{ email: 'grace@example.com', consent: { ads: false } }]);
+		} finally {
+			await client.end();
+		}
+	});
 
 	it('creates a person, finds them by email, erases them, and then finds nobody', async () => {
 		const created = await call('profile-upsert', { email: ' Ada@Example.com ', first_name: 'Ada', userId: 'u-ada' });

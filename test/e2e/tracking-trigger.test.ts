@@ -167,6 +167,17 @@ describe('the Tracking Trigger in a real n8n', () => {
 		expect(await beacon.json()).toMatchObject({ accepted: 1 });
 	});
 
+	it('lets n8n answer the CORS preflight of a JSON request with Basic auth', async () => {
+		const res = await n8n.webhook('shop', {
+			method: 'OPTIONS',
+			headers: { origin: 'https://shop.test', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,content-type' },
+		});
+		expect(res.status).toBe(204);
+		expect(res.headers.get('access-control-allow-origin')).toBe('https://shop.test');
+		expect(res.headers.get('access-control-allow-headers')).toBe('authorization,content-type');
+		expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+	});
+
 	it('refuses an origin that is not allowed with 403', async () => {
 		const event = view('a-evil');
 		const res = await n8n.webhook(`shop?writeKey=${WRITE_KEY}`, {
