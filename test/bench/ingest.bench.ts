@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 		const fmt = (x: number) => Math.round(x).toLocaleString('en');
 		const lines = scenarios.map(
 			(s) =>
-				`ingest: ${s.name}: ${fmt(rate(s))} events/s (${fmt(s.requests / s.seconds)} requests/s)${s === baseline ? ' [baseline]' : `, ${(rate(s) / rate(baseline)).toFixed(1)}× the baseline`}`,
+				`ingest: ${s.name}: ${fmt(rate(s))} events/s (${fmt(s.requests / s.seconds)} requests/s)${s === baseline ? ' [baseline]' : `, ${(rate(s) / rate(baseline)).toFixed(2)}× the baseline`}`,
 		);
 		lines.push(`ingest: events acknowledged by the Tracking Trigger ${fmt(ours)}, events in its store ${fmt(Number(n))}`);
 		process.stdout.write(`${lines.join('\n')}\n`);

@@ -151,10 +151,7 @@ describe('the Tracking Trigger in a real n8n', () => {
 		expect(await (await post('shop', { batch })).json()).toMatchObject({ accepted: 0, duplicates: 2, rejected: 0 });
 	});
 
-	it('accepts Segment library paths and text/plain beacons', async () => {
-		const tracked = { event: 'Product Viewed', anonymousId: 'a-segment', messageId: `e2e-${++seq}`, properties: {} };
-		const viaTrack = await post('shop/v1/track', tracked);
-		expect(await viaTrack.json()).toMatchObject({ accepted: 1 });
+	it("accepts Segment's batch path and text/plain beacons", async () => {
 		const viaBatch = await post('shop/v1/batch', { batch: [view('a-segment')] });
 		expect(await viaBatch.json()).toMatchObject({ accepted: 1 });
 		const beacon = await n8n.webhook(`shop?writeKey=${WRITE_KEY}`, {
@@ -165,6 +162,22 @@ describe('the Tracking Trigger in a real n8n', () => {
 		expect(beacon.status).toBe(200);
 		expect(beacon.headers.get('access-control-allow-origin')).toBe('https://shop.test');
 		expect(await beacon.json()).toMatchObject({ accepted: 1 });
+	});
+
+	it("receives events from Segment's own Node.js library, pointed at the trigger's URL", async () => {
+		const { Analytics } = await import('@segment/analytics-node');
+		const analytics = new Analytics({ writeKey: WRITE_KEY, host: n8n.baseUrl, path: '/webhook/shop/v1/batch', flushInterval: 50 });
+		const errors: unknown[] = [];
+		analytics.on('error', (error) => errors.push(error));
+		analytics.identify({ userId: 'u-segment', traits: { email: 'segment@example.com' } });
+		analytics.track({ userId: 'u-segment', event: 'Product Viewed', properties: { product_id: 'sku-seg', price: 5 } });
+		await analytics.closeAndFlush();
+		expect(errors).toEqual([]);
+		const rows = await db().all<{ type: string; event: string | null }>('SELECT type, event FROM rt_events WHERE user_id = ? ORDER BY type', ['u-segment']);
+		expect(rows).toEqual([
+			{ type: 'identify', event: null },
+			{ type: 'track', event: 'Product Viewed' },
+		]);
 	});
 
 	it('lets n8n answer the CORS preflight of a JSON request with Basic auth', async () => {

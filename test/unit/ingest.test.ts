@@ -1,4 +1,4 @@
-import { callOfPath, DEFAULT_LIMITS, eventOfQuery, eventsOfBody, ingest, startsExecution, type EventStore } from '../../nodes/shared/events/ingest.ts';
+import { DEFAULT_LIMITS, eventOfQuery, eventsOfBody, ingest, startsExecution, type EventStore } from '../../nodes/shared/events/ingest.ts';
 import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
 import { originAllowed, parseOrigins } from '../../nodes/shared/origins.ts';
 import { signatureProblem, signBody } from '../../nodes/shared/secrets.ts';
@@ -27,14 +27,12 @@ const facts = { gpc: false, dnt: false };
 const privacy = { ipPolicy: 'truncate' as const, honourGpc: true, honourDnt: false };
 
 describe('request bodies', () => {
-	it('reads one event, a batch with a shared context, and the call type of a Segment path', () => {
+	it('reads one event, and a batch with a shared context', () => {
 		expect(eventsOfBody('{"type":"track","event":"A"}', DEFAULT_LIMITS)).toEqual({ ok: true, events: [{ type: 'track', event: 'A' }] });
 		expect(eventsOfBody('{"batch":[{"type":"page","context":{"locale":"fr"}}],"context":{"ip":"1.2.3.4"}}', DEFAULT_LIMITS)).toEqual({
 			ok: true,
 			events: [{ type: 'page', context: { ip: '1.2.3.4', locale: 'fr' } }],
 		});
-		expect(eventsOfBody('{"event":"A"}', DEFAULT_LIMITS, callOfPath('/webhook/track/v1/track'))).toEqual({ ok: true, events: [{ event: 'A', type: 'track' }] });
-		expect(callOfPath('/webhook/track/v1/batch')).toBeUndefined();
 	});
 
 	it('answers each whole-request problem with its status and a reason', () => {

@@ -1,6 +1,5 @@
 import type { AppendResult } from '../store/append';
 import { CLICK_ID_PARAMS, parseEvent, type FieldError, type IpPolicy, type TrackedEvent } from './model';
-import { CALL_TYPES, type CallType } from './vocabulary';
 
 /** A problem with a whole request (not one event): answered with its HTTP status, nothing stored. */
 export interface RequestProblem {
@@ -71,10 +70,9 @@ function isObject(value: unknown): value is RawEvent {
 
 /**
  * The events one POST body carries: a single event, or a Segment batch `{ "batch": [...] }` whose
- * top-level `context` applies to every event. `call` is the call type a Segment per-call path
- * (`/v1/track`) implies for events that do not name one.
+ * top-level `context` applies to every event.
  */
-export function eventsOfBody(body: string, limits: IngestLimits, call?: CallType): BodyEvents {
+export function eventsOfBody(body: string, limits: IngestLimits): BodyEvents {
 	const bytes = Buffer.byteLength(body, 'utf8');
 	if (bytes > limits.maxBodyBytes) {
 		return problem(413, `The request body is ${bytes} bytes; the limit is ${limits.maxBodyBytes} bytes. Send smaller batches.`);
@@ -100,13 +98,7 @@ export function eventsOfBody(body: string, limits: IngestLimits, call?: CallType
 	if (events.length > limits.maxEvents) {
 		return problem(413, `The batch holds ${events.length} events; the limit is ${limits.maxEvents} a request. Send smaller batches.`);
 	}
-	return { ok: true, events: call ? events.map((e) => (isObject(e) && e.type === undefined ? { ...e, type: call } : e)) : events };
-}
-
-/** The call type a Segment per-call path names (`.../v1/track`), if any. */
-export function callOfPath(path: string): CallType | undefined {
-	const last = path.split('?')[0].split('/').filter(Boolean).pop();
-	return (CALL_TYPES as readonly string[]).includes(last ?? '') ? (last as CallType) : undefined;
+	return { ok: true, events };
 }
 
 const PIXEL_FIELDS = new Set(['type', 'event', 'name', 'anonymousId', 'userId', 'messageId', 'timestamp', 'writeKey']);
