@@ -139,6 +139,29 @@ describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 			await store.appendEvents([ev({ type: 'identify', anonymousId: 'anon-1', userId: 'u-1' })]);
 			expect((await store.findProfile({ userId: 'u-1' }))?.consent).toEqual({ email: true, ads: false });
 		});
+
+		it('applies the merge rules the same when the merge happens inside the batch that changed the profile', async () => {
+			await store.appendEvents([
+				ev({ type: 'identify', anonymousId: 'anon-2', traits: { email: 'old@example.com', plan: 'free' }, context: { consent: { email: false } } }),
+			]);
+			await store.appendEvents([
+				ev({ type: 'identify', userId: 'u-2', traits: { email: 'new@example.com', plan: 'pro' }, context: { consent: { email: true } } }),
+				ev({ type: 'identify', userId: 'u-2', anonymousId: 'anon-2' }),
+			]);
+			const profile = await store.findProfile({ userId: 'u-2' });
+			// As if sent one at a time: the known profile's email and traits win, and the withdrawal stays.
+			expect(profile).toMatchObject({ userId: 'u-2', email: 'new@example.com', traits: { plan: 'pro' }, consent: { email: false }, eventCount: 3 });
+			expect(await store.findProfile({ anonymousId: 'anon-2' })).toEqual(profile);
+		});
+
+		it('keeps the userId of the known profile when an alias merges in the same batch', async () => {
+			await store.appendEvents([ev({ type: 'identify', anonymousId: 'anon-3', userId: 'u-old' })]);
+			await store.appendEvents([
+				ev({ type: 'page', userId: 'u-3' }),
+				ev({ type: 'alias', userId: 'u-3', previousId: 'anon-3' }),
+			]);
+			expect((await store.findProfile({ userId: 'u-3' }))?.userId).toBe('u-3');
+		});
 	});
 
 	describe('carts', () => {
@@ -165,6 +188,22 @@ describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 			const [cart] = await store.cartsOf(profile!.id);
 			expect(cart).toMatchObject({ status: 'converted', orderId: 'o-5' });
 			expect(cart.convertedAt).not.toBeNull();
+		});
+
+		it('starts a new life for a converted cart that gets a product again: no step sent, new opening time', async () => {
+			const add = () => ev({ type: 'track', event: 'Product Added', anonymousId: 'again', properties: { cart_id: 'c-again', product_id: 'p1', price: 5 } });
+			await store.appendEvents([add()]);
+			await store.driver.run("UPDATE rt_carts SET steps_sent = '[1,2]' WHERE id = ?", ['c-again']);
+			await store.appendEvents([ev({ type: 'track', event: 'Order Completed', anonymousId: 'again', properties: { order_id: 'o-again', cart_id: 'c-again' } })]);
+			const reopening = add();
+			await store.appendEvents([reopening]);
+			expect(await store.getCart('c-again')).toMatchObject({
+				status: 'open',
+				stepsSent: [],
+				openedAt: reopening.timestamp,
+				convertedAt: null,
+				orderId: null,
+			});
 		});
 
 		it('counts a cart emptied by removals as emptied', async () => {

@@ -245,9 +245,14 @@ export class BatchAppender {
 		if (id.kind === 'email') delta.email ??= id.value;
 	}
 
-	/** Merges `dropId` into `keepId` in the store, then brings this batch's own state along. */
+	/**
+	 * Merges `dropId` into `keepId` in the store, then brings this batch's own state along. Both
+	 * profiles' pending rows and counters are written first, so that the merge rules (the kept
+	 * profile's traits and ids win, a withdrawn consent stays withdrawn) see everything.
+	 */
 	private async merge(keepId: string, dropId: string): Promise<void> {
 		await this.flush();
+		await this.applyDeltas([keepId, dropId]);
 		if (!(await mergeProfileRows(this.tx, keepId, dropId))) return;
 		this.mergedInto.set(dropId, keepId);
 		for (const [key, owner] of this.owners) if (owner === dropId) this.owners.set(key, keepId);
@@ -257,23 +262,6 @@ export class BatchAppender {
 		for (const [id, cart] of this.carts) if (cart && (cart.profileId === keepId || cart.profileId === dropId)) this.carts.delete(id);
 		this.cartsLoaded.delete(keepId);
 		this.cartsLoaded.delete(dropId);
-		const pending = this.deltas.get(dropId);
-		if (!pending) return;
-		this.deltas.delete(dropId);
-		const into = this.deltas.get(keepId);
-		if (!into) {
-			this.deltas.set(keepId, pending);
-			return;
-		}
-		into.events += pending.events;
-		into.orders += pending.orders;
-		into.revenue += pending.revenue;
-		if (pending.firstSeen < into.firstSeen) into.firstSeen = pending.firstSeen;
-		if (pending.lastSeen > into.lastSeen) into.lastSeen = pending.lastSeen;
-		into.traits = { ...pending.traits, ...into.traits };
-		into.consent = { ...pending.consent, ...into.consent };
-		into.userId ??= pending.userId;
-		into.email ??= pending.email;
 	}
 
 	private deltaOf(profileId: string, at: string): ProfileDelta {
@@ -371,14 +359,17 @@ export class BatchAppender {
 		);
 		const carts = [...this.dirtyCarts].map((id) => this.carts.get(id)).filter((cart): cart is Cart => !!cart);
 		this.dirtyCarts.clear();
-		// steps_sent belongs to the Abandoned Cart Trigger: an event never rewrites it.
+		// steps_sent belongs to the Abandoned Cart Trigger: an event rewrites it only when it reopens a
+		// converted cart, whose new life starts with no step sent.
 		await insertRows(
 			this.tx,
 			`INSERT INTO rt_carts (${CART_COLUMNS})`,
 			carts.map(cartValues),
 			`ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, items = excluded.items, value = excluded.value,
-			 currency = excluded.currency, status = excluded.status, last_activity = excluded.last_activity,
-			 converted_at = excluded.converted_at, order_id = excluded.order_id`,
+			 currency = excluded.currency, status = excluded.status, opened_at = excluded.opened_at,
+			 last_activity = excluded.last_activity, converted_at = excluded.converted_at, order_id = excluded.order_id,
+			 steps_sent = CASE WHEN rt_carts.status = 'converted' AND excluded.status <> 'converted'
+			 THEN excluded.steps_sent ELSE rt_carts.steps_sent END`,
 		);
 		await insertRows(
 			this.tx,
@@ -393,10 +384,16 @@ export class BatchAppender {
 		);
 	}
 
-	/** Counters, seen times, traits, consent and first ids of every touched profile, in one UPDATE. */
-	private async applyDeltas(): Promise<void> {
-		if (this.deltas.size === 0) return;
-		const withDocuments = [...this.deltas].filter(([, d]) => Object.keys(d.traits).length || Object.keys(d.consent).length);
+	/**
+	 * Writes the pending counters, seen times, traits, consent and first ids of the touched profiles
+	 * (of `only` those, when given) in one UPDATE, and forgets them.
+	 */
+	private async applyDeltas(only?: string[]): Promise<void> {
+		const pending = only ? only.filter((id) => this.deltas.has(id)) : [...this.deltas.keys()];
+		const deltas = pending.map((id) => [id, this.deltas.get(id) as ProfileDelta] as const);
+		for (const id of pending) this.deltas.delete(id);
+		if (deltas.length === 0) return;
+		const withDocuments = deltas.filter(([, d]) => Object.keys(d.traits).length || Object.keys(d.consent).length);
 		const documents = new Map(
 			(
 				await selectIn<{ id: string; traits: unknown; consent: unknown }>(
@@ -406,7 +403,7 @@ export class BatchAppender {
 				)
 			).map((row) => [row.id, row]),
 		);
-		const rows: SqlValue[][] = [...this.deltas].map(([id, d]) => {
+		const rows: SqlValue[][] = deltas.map(([id, d]) => {
 			const stored = documents.get(id);
 			return [
 				id,
