@@ -16,6 +16,12 @@ function accepted(input: unknown, options = {}) {
 }
 
 describe('parseEvent', () => {
+	it('rejects a NUL character (PostgreSQL cannot store it) and names where it is, but keeps the text "\\u0000"', () => {
+		const result = parseEvent({ type: 'track', event: 'A', anonymousId: 'a', properties: { items: [{ name: 'x\u0000y' }] } });
+		expect(result).toMatchObject({ ok: false, errors: [{ field: 'properties.items[0].name', reason: 'must not contain the NUL character (\\u0000)' }] });
+		expect(accepted({ type: 'track', event: 'A', anonymousId: 'a', properties: { note: 'a \\u0000 b' } }).properties.note).toBe('a \\u0000 b');
+	});
+
 	it('accepts a Segment track call and returns the stored shape', () => {
 		const event = accepted({
 			type: 'track',

@@ -215,6 +215,18 @@ function attributionContext(ctx: EventContext): EventContext {
 	};
 }
 
+/** The path of the first string (value or key) holding a NUL character, which PostgreSQL cannot store. */
+function nulPath(value: unknown, path: Array<string | number> = []): Array<string | number> | undefined {
+	if (typeof value === 'string') return value.includes('\u0000') ? path : undefined;
+	if (!value || typeof value !== 'object') return undefined;
+	for (const [key, child] of Array.isArray(value) ? value.entries() : Object.entries(value)) {
+		if (typeof key === 'string' && key.includes('\u0000')) return [...path, key];
+		const found = nulPath(child, [...path, key]);
+		if (found) return found;
+	}
+	return undefined;
+}
+
 /**
  * Validates one incoming event (a Segment Spec call) and returns it in the stored shape, or every
  * problem found, each naming the field and the reason.
@@ -234,6 +246,10 @@ export function parseEvent(input: unknown, options: ParseOptions = {}): ParseRes
 			messageId,
 			errors: [{ field: '(event)', reason: `is ${size} bytes; the limit is ${MAX_EVENT_BYTES} bytes` }],
 		};
+	}
+	const nul = nulPath(input);
+	if (nul) {
+		return { ok: false, messageId, errors: [{ field: fieldPath(nul) || '(event)', reason: 'must not contain the NUL character (\\u0000)' }] };
 	}
 	const parsed = rawEvent.safeParse(input);
 	if (!parsed.success) {
