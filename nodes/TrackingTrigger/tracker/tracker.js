@@ -25,17 +25,22 @@
 		} catch (e) {}
 		return null;
 	}
+	// A sandboxed frame refuses document.cookie, and a cookie may hold a malformed value.
 	function cookie(key, value) {
-		if (value === undefined) {
-			var m = d.cookie.match(new RegExp('(?:^|; )' + key + '=([^;]*)'));
-			return m ? decodeURIComponent(m[1]) : null;
-		}
-		d.cookie = key + '=' + encodeURIComponent(value) + '; Max-Age=31536000; Path=/; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
+		try {
+			if (value === undefined) {
+				var m = d.cookie.match(new RegExp('(?:^|; )' + key + '=([^;]*)'));
+				return m ? decodeURIComponent(m[1]) : null;
+			}
+			d.cookie = key + '=' + encodeURIComponent(value) + '; Max-Age=31536000; Path=/; SameSite=Lax' + (location.protocol === 'https:' ? '; Secure' : '');
+		} catch (e) {}
 		return null;
 	}
+	// Stored state is only trusted when it is an object of the expected kind.
 	function json(text, fallback) {
 		try {
-			return JSON.parse(text) || fallback;
+			var v = JSON.parse(text);
+			return v && typeof v === 'object' && !Array.isArray(v) ? v : fallback;
 		} catch (e) {
 			return fallback;
 		}
@@ -74,6 +79,7 @@
 	});
 	if (any) session('rt_touch', JSON.stringify(found));
 	var touch = json(session('rt_touch'), found);
+	if (!touch.campaign || !touch.clickIds) touch = found;
 
 	function context() {
 		var c = {
