@@ -23,7 +23,10 @@ export async function sourceCredential(ctx: IWebhookFunctions, now = Date.now())
 	const hit = cache.get(id);
 	if (hit && now - hit.at < CREDENTIAL_CACHE_MS) return await hit.value;
 	const value = ctx.getCredentials<SourceCredential>('retargetingTrackingApi');
-	cache.set(id, { at: now, value });
-	value.catch(() => cache.delete(id));
+	const entry = { at: now, value };
+	cache.set(id, entry);
+	value.catch(() => {
+		if (cache.get(id) === entry) cache.delete(id);
+	});
 	return await value;
 }

@@ -8,7 +8,7 @@ import type {
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
-import { openEmbeddedStore, openPostgresStore } from './store/open';
+import { openEmbeddedStore, openPostgresStore, pingPostgres } from './store/open';
 import type { RetargetingStore } from './store/store';
 
 /** The "Store" choice every node that reads or writes retargeting data shows. */
@@ -48,8 +48,7 @@ export async function checkPostgresStore(
 	credential: ICredentialsDecrypted,
 ): Promise<INodeCredentialTestResult> {
 	try {
-		const store = await openPostgresStore(postgresConnection(credential.data ?? {}, 'retargeting'));
-		await store.driver.all('SELECT 1');
+		await pingPostgres(postgresConnection(credential.data ?? {}, 'retargeting'));
 		return { status: 'OK', message: 'Connected to the PostgreSQL store' };
 	} catch (error) {
 		return { status: 'Error', message: `Could not reach the PostgreSQL store: ${(error as Error).message}` };

@@ -108,9 +108,10 @@ export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
  * applied version.
  */
 export async function migrate(driver: SqlDriver): Promise<number> {
-	await driver.exec(
-		'CREATE TABLE IF NOT EXISTS rt_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)',
-	);
+	// In a transaction, so that a busy SQLite file is waited for like any other write.
+	await driver.transaction(async (tx) => {
+		await tx.run('CREATE TABLE IF NOT EXISTS rt_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)');
+	});
 	for (const migration of MIGRATIONS) {
 		await driver.transaction(async (tx) => {
 			if (tx.dialect === 'postgres') await tx.run("SELECT pg_advisory_xact_lock(hashtext('rt_migrations'))");

@@ -56,23 +56,32 @@ export async function openEmbeddedStore(file = embeddedStoreFile()): Promise<Ret
 	});
 }
 
+function postgresDriver(c: PostgresConnection): PostgresDriver {
+	return new PostgresDriver({
+		host: c.host,
+		port: c.port,
+		database: c.database,
+		user: c.user,
+		password: c.password,
+		ssl: c.ssl === 'disable' ? false : { rejectUnauthorized: !c.allowUnauthorizedCerts },
+		schema: c.schema,
+	});
+}
+
 export async function openPostgresStore(c: PostgresConnection): Promise<RetargetingStore> {
 	const secret = createHash('sha256').update(c.password).digest('hex').slice(0, 16);
 	const key = `pg:${c.user}@${c.host}:${c.port}/${c.database}/${c.schema}/${c.ssl}/${secret}`;
-	return await cached(key, () => {
-		const ssl = c.ssl === 'disable' ? false : { rejectUnauthorized: !c.allowUnauthorizedCerts };
-		return new RetargetingStore(
-			new PostgresDriver({
-				host: c.host,
-				port: c.port,
-				database: c.database,
-				user: c.user,
-				password: c.password,
-				ssl,
-				schema: c.schema,
-			}),
-		);
-	});
+	return await cached(key, () => new RetargetingStore(postgresDriver(c)));
+}
+
+/** Connects once and closes again: whether the server answers, without creating or migrating anything. */
+export async function pingPostgres(c: PostgresConnection): Promise<void> {
+	const driver = postgresDriver(c);
+	try {
+		await driver.all('SELECT 1');
+	} finally {
+		await driver.close();
+	}
 }
 
 /** Closes every store this process opened (tests, shutdown). */

@@ -27,7 +27,14 @@ export class PostgresDriver implements SqlDriver {
 			throw new Error(`The schema name "${schema}" must be lower-case letters, digits and underscores`);
 		}
 		this.schema = schema;
-		this.pool = new Pool({ max: 4, ...poolConfig, options: `-c search_path=${schema}` });
+		// Bounded waits: a dead connection or a lock held elsewhere fails the call (and the request is
+		// answered) instead of leaving every later append of this process queued behind it.
+		this.pool = new Pool({
+			max: 4,
+			connectionTimeoutMillis: 10_000,
+			...poolConfig,
+			options: `-c search_path=${schema} -c lock_timeout=30000 -c idle_in_transaction_session_timeout=60000`,
+		});
 	}
 
 	private static over(client: Pool | PoolClient): Omit<SqlDriver, 'transaction' | 'close' | 'dialect'> {
@@ -50,12 +57,24 @@ export class PostgresDriver implements SqlDriver {
 		return await PostgresDriver.over(this.pool).run(sql, params);
 	}
 
+	/** The schema is created on first use, before the migrations' first table. */
+	private schemaReady: Promise<unknown> | undefined;
+
+	private async ensureSchema(): Promise<void> {
+		this.schemaReady ??= this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`).catch((error: unknown) => {
+			this.schemaReady = undefined;
+			throw error;
+		});
+		await this.schemaReady;
+	}
+
 	async exec(sql: string): Promise<void> {
-		await this.pool.query(`CREATE SCHEMA IF NOT EXISTS ${this.schema}`);
+		await this.ensureSchema();
 		await this.pool.query(sql);
 	}
 
 	async transaction<T>(body: (tx: SqlDriver) => Promise<T>): Promise<T> {
+		await this.ensureSchema();
 		const client = await this.pool.connect();
 		let committed = false;
 		try {
