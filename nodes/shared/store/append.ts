@@ -359,8 +359,6 @@ export class BatchAppender {
 		);
 		const carts = [...this.dirtyCarts].map((id) => this.carts.get(id)).filter((cart): cart is Cart => !!cart);
 		this.dirtyCarts.clear();
-		// steps_sent belongs to the Abandoned Cart Trigger: an event rewrites it only when it reopens a
-		// converted cart, whose new life starts with no step sent.
 		await insertRows(
 			this.tx,
 			`INSERT INTO rt_carts (${CART_COLUMNS})`,
@@ -368,8 +366,7 @@ export class BatchAppender {
 			`ON CONFLICT (id) DO UPDATE SET profile_id = excluded.profile_id, items = excluded.items, value = excluded.value,
 			 currency = excluded.currency, status = excluded.status, opened_at = excluded.opened_at,
 			 last_activity = excluded.last_activity, converted_at = excluded.converted_at, order_id = excluded.order_id,
-			 steps_sent = CASE WHEN rt_carts.status = 'converted' AND excluded.status <> 'converted'
-			 THEN excluded.steps_sent ELSE rt_carts.steps_sent END`,
+			 checkout_at = excluded.checkout_at`,
 		);
 		await insertRows(
 			this.tx,

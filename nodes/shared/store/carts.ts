@@ -20,9 +20,10 @@ export interface Cart {
 	status: CartStatus;
 	openedAt: string;
 	lastActivity: string;
-	stepsSent: number[];
 	convertedAt: string | null;
 	orderId: string | null;
+	/** When the person last started checkout with this cart. */
+	checkoutAt: string | null;
 }
 
 /** The events that change a cart's content, and the one that closes it. */
@@ -85,6 +86,7 @@ export function applyCartEvent(cart: Cart, event: TrackedEvent): Cart {
 		currency: typeof props.currency === 'string' ? props.currency.toUpperCase() : cart.currency,
 		status: items.length === 0 ? 'emptied' : 'open',
 		lastActivity: event.timestamp > cart.lastActivity ? event.timestamp : cart.lastActivity,
+		checkoutAt: event.event === 'Checkout Started' ? event.timestamp : cart.checkoutAt,
 	};
 }
 
@@ -98,8 +100,8 @@ export function newCart(id: string, profileId: string, at: string): Cart {
 		status: 'open',
 		openedAt: at,
 		lastActivity: at,
-		stepsSent: [],
 		convertedAt: null,
 		orderId: null,
+		checkoutAt: null,
 	};
 }

@@ -11,7 +11,15 @@ export interface Identity {
 }
 
 /** The tables whose rows belong to one person through `profile_id`. */
-export const PERSONAL_TABLES = ['rt_events', 'rt_carts', 'rt_sends', 'rt_touchpoints', 'rt_conversions', 'rt_identities'] as const;
+export const PERSONAL_TABLES = [
+	'rt_events',
+	'rt_carts',
+	'rt_cart_progress',
+	'rt_sends',
+	'rt_touchpoints',
+	'rt_conversions',
+	'rt_identities',
+] as const;
 
 export function normalizeEmail(email: string): string {
 	return email.trim().toLowerCase();

@@ -98,6 +98,25 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 			`;
 		},
 	},
+	{
+		// Abandoned Cart Trigger: when a cart reached checkout, and each trigger's progress on each cart
+		// (which replaces the one steps_sent list a cart had, shared by every trigger).
+		version: 2,
+		up: () => `
+			ALTER TABLE rt_carts ADD COLUMN checkout_at TEXT;
+			ALTER TABLE rt_carts DROP COLUMN steps_sent;
+			CREATE TABLE IF NOT EXISTS rt_cart_progress (
+				trigger_key TEXT NOT NULL,
+				cart_id TEXT NOT NULL,
+				profile_id TEXT NOT NULL,
+				last_step INTEGER NOT NULL,
+				activity_at TEXT NOT NULL,
+				updated_at TEXT NOT NULL,
+				PRIMARY KEY (trigger_key, cart_id)
+			);
+			CREATE INDEX IF NOT EXISTS rt_cart_progress_profile ON rt_cart_progress (profile_id);
+			`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

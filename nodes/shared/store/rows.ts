@@ -27,9 +27,9 @@ export interface CartRow {
 	status: Cart['status'];
 	opened_at: string;
 	last_activity: string;
-	steps_sent: unknown;
 	converted_at: string | null;
 	order_id: string | null;
+	checkout_at: string | null;
 }
 
 export function toCart(row: CartRow): Cart {
@@ -42,14 +42,14 @@ export function toCart(row: CartRow): Cart {
 		status: row.status,
 		openedAt: row.opened_at,
 		lastActivity: row.last_activity,
-		stepsSent: parsed(row.steps_sent),
 		convertedAt: row.converted_at,
 		orderId: row.order_id,
+		checkoutAt: row.checkout_at,
 	};
 }
 
 export const CART_COLUMNS =
-	'id, profile_id, items, value, currency, status, opened_at, last_activity, steps_sent, converted_at, order_id';
+	'id, profile_id, items, value, currency, status, opened_at, last_activity, converted_at, order_id, checkout_at';
 
 /** A cart as the values of CART_COLUMNS. */
 export function cartValues(cart: Cart): SqlValue[] {
@@ -62,8 +62,8 @@ export function cartValues(cart: Cart): SqlValue[] {
 		cart.status,
 		cart.openedAt,
 		cart.lastActivity,
-		json(cart.stepsSent),
 		cart.convertedAt,
 		cart.orderId,
+		cart.checkoutAt,
 	];
 }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Consent, TrackedEvent } from '../events/model';
+import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './abandonment';
 import { type AppendResult, BatchAppender } from './append';
 import type { Cart } from './carts';
 import type { SqlDriver } from './driver';
@@ -10,6 +11,7 @@ import { migrate } from './migrations';
 import { CART_COLUMNS, type CartRow, type ProfileRow, toCart } from './rows';
 import { parsed } from './sql';
 
+export type { AbandonmentRules, DueCart } from './abandonment';
 export type { AppendResult } from './append';
 export type { Identity, IdentityKind } from './identity';
 
@@ -210,6 +212,19 @@ export class RetargetingStore {
 			deleted.rt_profiles = await tx.run('DELETE FROM rt_profiles WHERE id = ?', [profileId]);
 			return deleted;
 		});
+	}
+
+	/** The carts whose next abandonment step is due for one trigger (nothing is recorded). */
+	async dueCarts(rules: AbandonmentRules, now = Date.now()): Promise<DueCart[]> {
+		return await dueCarts(this.driver, rules, now);
+	}
+
+	/**
+	 * The carts whose next step is due, claimed for this trigger: each cart step is returned once,
+	 * whichever n8n process polls, however often.
+	 */
+	async claimDueCarts(rules: AbandonmentRules, now = Date.now()): Promise<DueCart[]> {
+		return await claimCarts(this.driver, rules.triggerKey, await dueCarts(this.driver, rules, now), now);
 	}
 
 	/** Retention: deletes events received before `before`; returns how many. */

@@ -1,0 +1,123 @@
+import type { Consent, ConsentPurpose } from '../events/model';
+import type { Cart } from './carts';
+import type { SqlDriver, SqlValue } from './driver';
+import { CART_COLUMNS, type CartRow, toCart } from './rows';
+import { parsed } from './sql';
+
+/** What makes a cart abandoned for one Abandoned Cart Trigger, and when its steps are due. */
+export interface AbandonmentRules {
+	/** The trigger's own key (workflow and node): each trigger follows every cart on its own. */
+	triggerKey: string;
+	/** Step n is due when the cart has been idle for delaysMs[n - 1]; ascending. */
+	delaysMs: number[];
+	/** Only carts that reached checkout (Checkout Started), not every cart with a product added. */
+	checkoutOnly: boolean;
+	minValue: number;
+	/** Carts of people known by no email and no userId (for banner-only retargeting). */
+	includeAnonymous: boolean;
+	/** A withdrawn consent for this purpose, or a suppression, ends the sequence. */
+	consentPurpose: ConsentPurpose;
+	/** Also follow carts that were emptied (otherwise an emptied cart ends the sequence). */
+	includeEmptied: boolean;
+	/** A cart idle for longer than the last delay plus this is not followed any more. */
+	lookbackMs: number;
+	/** At most this many carts a poll; the rest come at the next one. */
+	limit: number;
+}
+
+export interface CartOwner {
+	id: string;
+	userId: string | null;
+	email: string | null;
+	traits: Record<string, unknown>;
+	consent: Consent;
+}
+
+export interface DueCart {
+	cart: Cart;
+	/** 1-based. When several steps fell due since the last poll, the latest one; earlier ones are skipped. */
+	step: number;
+	profile: CartOwner;
+}
+
+interface CandidateRow extends CartRow {
+	user_id: string | null;
+	email: string | null;
+	traits: unknown;
+	consent: unknown;
+	suppressed: number;
+	last_step: number | null;
+	progress_activity: string | null;
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/**
+ * The carts whose next step is due at `now`, oldest first. Only carts idle between the first delay
+ * and the last delay plus the look-back are read, through the (status, last_activity) index, so the
+ * cost follows the carts of that window, not every cart ever stored. A cart that changed after its
+ * last step (the person came back) starts its sequence again.
+ */
+export async function dueCarts(db: SqlDriver, rules: AbandonmentRules, now: number): Promise<DueCart[]> {
+	const delays = rules.delaysMs;
+	const statuses = rules.includeEmptied ? ['open', 'emptied'] : ['open'];
+	const rows = await db.all<CandidateRow>(
+		`SELECT ${CART_COLUMNS.split(', ')
+			.map((c) => `c.${c}`)
+			.join(', ')}, p.user_id, p.email, p.traits, p.consent, p.suppressed, g.last_step, g.activity_at AS progress_activity
+		 FROM rt_carts c
+		 JOIN rt_profiles p ON p.id = c.profile_id
+		 LEFT JOIN rt_cart_progress g ON g.trigger_key = ? AND g.cart_id = c.id
+		 WHERE c.status IN (${statuses.map(() => '?').join(', ')}) AND c.last_activity > ? AND c.last_activity <= ?
+		   AND c.value >= ? ${rules.checkoutOnly ? 'AND c.checkout_at IS NOT NULL' : ''}
+		 ORDER BY c.last_activity`,
+		[rules.triggerKey, ...statuses, iso(now - delays[delays.length - 1] - rules.lookbackMs), iso(now - delays[0]), rules.minValue],
+	);
+	const due: DueCart[] = [];
+	for (const row of rows) {
+		const idle = now - Date.parse(row.last_activity);
+		const step = delays.filter((delay) => idle >= delay).length;
+		const restarted = row.progress_activity !== null && row.progress_activity < row.last_activity;
+		const done = restarted ? 0 : Number(row.last_step ?? 0);
+		if (step <= done) continue;
+		const consent = parsed<Consent>(row.consent);
+		if (Number(row.suppressed) === 1 || consent[rules.consentPurpose] === false) continue;
+		if (!rules.includeAnonymous && !row.email && !row.user_id) continue;
+		due.push({
+			cart: toCart(row),
+			step,
+			profile: { id: row.profile_id, userId: row.user_id, email: row.email, traits: parsed(row.traits), consent },
+		});
+		if (due.length >= rules.limit) break;
+	}
+	return due;
+}
+
+/**
+ * Records that `carts` got their step, and returns the ones this caller won. A cart step is
+ * claimed once: two pollers racing for it (two n8n mains, a retried poll) both try the conditional
+ * upsert, and the loser finds the step already taken. Rows are taken in cart id order, so two
+ * claims over the same carts cannot deadlock.
+ */
+export async function claimCarts(db: SqlDriver, triggerKey: string, carts: DueCart[], now: number): Promise<DueCart[]> {
+	if (carts.length === 0) return [];
+	const sorted = [...carts].sort((a, b) => (a.cart.id < b.cart.id ? -1 : a.cart.id > b.cart.id ? 1 : 0));
+	const won = new Set<string>();
+	await db.transaction(async (tx) => {
+		const values: SqlValue[][] = sorted.map((d) => [triggerKey, d.cart.id, d.profile.id, d.step, d.cart.lastActivity, iso(now)]);
+		for (let i = 0; i < values.length; i += 500) {
+			const chunk = values.slice(i, i + 500);
+			const rows = await tx.all<{ cart_id: string }>(
+				`INSERT INTO rt_cart_progress (trigger_key, cart_id, profile_id, last_step, activity_at, updated_at)
+				 VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+				 ON CONFLICT (trigger_key, cart_id) DO UPDATE SET last_step = excluded.last_step, activity_at = excluded.activity_at,
+				 updated_at = excluded.updated_at, profile_id = excluded.profile_id
+				 WHERE rt_cart_progress.last_step < excluded.last_step OR rt_cart_progress.activity_at < excluded.activity_at
+				 RETURNING cart_id`,
+				chunk.flat(),
+			);
+			for (const row of rows) won.add(row.cart_id);
+		}
+	});
+	return carts.filter((d) => won.has(d.cart.id));
+}
