@@ -5,6 +5,7 @@ import type {
 	INodeCredentialTestResult,
 	IExecuteFunctions,
 	INodeProperties,
+	IPollFunctions,
 	IWebhookFunctions,
 } from 'n8n-workflow';
 
@@ -68,9 +69,9 @@ function postgresConnection(c: ICredentialDataDecryptedObject, schema: string) {
 	};
 }
 
-/** The store a node's parameters select, in an execution or in a webhook call. */
-export async function storeFor(ctx: IExecuteFunctions | IWebhookFunctions): Promise<RetargetingStore> {
-	// Node-level parameters: an execution reads them for item 0; a webhook call has no items.
+/** The store a node's parameters select, in an execution, a webhook call or a poll. */
+export async function storeFor(ctx: IExecuteFunctions | IWebhookFunctions | IPollFunctions): Promise<RetargetingStore> {
+	// Node-level parameters: an execution reads them for item 0; webhook calls and polls have no items.
 	const parameter = (name: string, fallback: string) =>
 		'getInputData' in ctx ? ctx.getNodeParameter(name, 0, fallback) : ctx.getNodeParameter(name, fallback);
 	if (parameter('store', 'embedded') !== 'postgres') return await openEmbeddedStore();

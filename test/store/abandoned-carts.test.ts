@@ -19,7 +19,7 @@ const rules = (changes: Partial<AbandonmentRules> = {}): AbandonmentRules => ({
 	minValue: 0,
 	includeAnonymous: false,
 	consentPurpose: 'email',
-	includeEmptied: false,
+	endOn: { order: true, emptied: true, optOut: true },
 	lookbackMs: 7 * 24 * HOUR,
 	limit: 1000,
 	...changes,
@@ -85,6 +85,11 @@ describe.each(BACKENDS)('abandoned carts on %s', (_name, makeFixture) => {
 		]);
 		await store.setSuppressed({ anonymousId: 'suppressed' }, true, 'complaint');
 		expect(await claimed(T + 2 * HOUR)).toEqual(['c-kept:1']);
+		// Each ending can be turned off.
+		const none = { order: false, emptied: false, optOut: false };
+		expect((await claimed(T + 2 * HOUR, { triggerKey: 'all', endOn: none })).sort()).toEqual(
+			['c-buyer:1', 'c-emptier:1', 'c-kept:1', 'c-optout:1', 'c-suppressed:1'],
+		);
 	});
 
 	it('follows only known people, carts over the minimum value or at checkout, when told so', async () => {

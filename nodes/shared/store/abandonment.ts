@@ -15,10 +15,10 @@ export interface AbandonmentRules {
 	minValue: number;
 	/** Carts of people known by no email and no userId (for banner-only retargeting). */
 	includeAnonymous: boolean;
-	/** A withdrawn consent for this purpose, or a suppression, ends the sequence. */
+	/** The consent whose withdrawal (or a suppression) is an opt-out. */
 	consentPurpose: ConsentPurpose;
-	/** Also follow carts that were emptied (otherwise an emptied cart ends the sequence). */
-	includeEmptied: boolean;
+	/** What ends a cart's sequence: an order, an emptied cart, an opt-out. */
+	endOn: { order: boolean; emptied: boolean; optOut: boolean };
 	/** A cart idle for longer than the last delay plus this is not followed any more. */
 	lookbackMs: number;
 	/** At most this many carts a poll; the rest come at the next one. */
@@ -60,7 +60,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export async function dueCarts(db: SqlDriver, rules: AbandonmentRules, now: number): Promise<DueCart[]> {
 	const delays = rules.delaysMs;
-	const statuses = rules.includeEmptied ? ['open', 'emptied'] : ['open'];
+	const statuses = ['open', ...(rules.endOn.emptied ? [] : ['emptied']), ...(rules.endOn.order ? [] : ['converted'])];
 	const rows = await db.all<CandidateRow>(
 		`SELECT ${CART_COLUMNS.split(', ')
 			.map((c) => `c.${c}`)
@@ -81,7 +81,7 @@ export async function dueCarts(db: SqlDriver, rules: AbandonmentRules, now: numb
 		const done = restarted ? 0 : Number(row.last_step ?? 0);
 		if (step <= done) continue;
 		const consent = parsed<Consent>(row.consent);
-		if (Number(row.suppressed) === 1 || consent[rules.consentPurpose] === false) continue;
+		if (rules.endOn.optOut && (Number(row.suppressed) === 1 || consent[rules.consentPurpose] === false)) continue;
 		if (!rules.includeAnonymous && !row.email && !row.user_id) continue;
 		due.push({
 			cart: toCart(row),
