@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import path from 'node:path';
 
@@ -84,12 +84,17 @@ describe('tracker.js in Chromium on a demo shop', () => {
 		// (The tab stays open: closing it at once could abort the beacon in a headless browser.)
 		await page.goto('about:blank');
 
-		const db = new SqliteDriver(path.join(n8n.userFolder, '.n8n', 'retargeting', 'store.sqlite'));
+		// The trigger creates and migrates the store on its first request, which may still be on its way.
+		const file = path.join(n8n.userFolder, '.n8n', 'retargeting', 'store.sqlite');
+		let db: SqliteDriver | undefined;
 		try {
 			let events: TrackedEvent[] = [];
-			for (let attempt = 0; attempt < 50 && events.length < 5; attempt++) {
+			for (let attempt = 0; attempt < 100 && events.length < 5; attempt++) {
 				await new Promise((resolve) => setTimeout(resolve, 200));
-				events = (await db.all<{ body: string }>('SELECT body FROM rt_events ORDER BY timestamp')).map((r) => JSON.parse(r.body) as TrackedEvent);
+				if (!existsSync(file)) continue;
+				db ??= new SqliteDriver(file);
+				const rows = await db.all<{ body: string }>('SELECT body FROM rt_events ORDER BY timestamp').catch(() => []);
+				events = rows.map((r) => JSON.parse(r.body) as TrackedEvent);
 			}
 			expect(events.map((e) => e.event ?? e.type)).toEqual(
 				expect.arrayContaining(['Product Viewed', 'Product Added', 'Checkout Started']),
@@ -102,10 +107,10 @@ describe('tracker.js in Chromium on a demo shop', () => {
 			}
 			const checkout = events.find((e) => e.event === 'Checkout Started');
 			expect(checkout?.context.page?.url).toBe(`${shop.origin}/checkout`);
-			const [cart] = await db.all<{ status: string; value: number }>('SELECT status, value FROM rt_carts WHERE id = ?', ['cart-9']);
+			const [cart] = await db!.all<{ status: string; value: number }>('SELECT status, value FROM rt_carts WHERE id = ?', ['cart-9']);
 			expect(cart).toMatchObject({ status: 'open', value: 12.5 });
 		} finally {
-			await db.close();
+			await db?.close();
 			await page.close();
 		}
 	}, 60_000);
