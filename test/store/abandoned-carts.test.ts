@@ -1,4 +1,5 @@
 import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
+import { claimCarts } from '../../nodes/shared/store/abandonment.ts';
 import type { AbandonmentRules, RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
@@ -127,6 +128,29 @@ describe.each(BACKENDS)('abandoned carts on %s', (_name, makeFixture) => {
 	it('stops following a cart idle for longer than the last delay plus the look-back', async () => {
 		await shopper('old', 'c-old', T);
 		expect(await claimed(T + 72 * HOUR + 8 * 24 * HOUR)).toEqual([]);
+	});
+
+	it('claims from the cart as it is at claim time: a cart that changed, ended or was erased since the read is not claimed', async () => {
+		await shopper('late', 'c-late', T);
+		expect(await claimed(T + 30 * HOUR)).toEqual(['c-late:2']);
+		const stale = await store.dueCarts(rules(), T + 73 * HOUR);
+		expect(stale.map((d) => d.step)).toEqual([3]);
+		// The person comes back before the slow poller claims its step 3.
+		await store.appendEvents([
+			at(T + 72.5 * HOUR, { type: 'track', event: 'Product Added', anonymousId: 'late', properties: { cart_id: 'c-late', product_id: 'p2', price: 5 } }),
+		]);
+		expect(await claimed(T + 74 * HOUR)).toEqual(['c-late:1']);
+		expect(await claimCarts(store.driver, rules(), stale, T + 74 * HOUR)).toEqual([]);
+		expect(await claimed(T + 75 * HOUR)).toEqual([]);
+
+		await shopper('gone', 'c-gone', T);
+		await shopper('paid', 'c-paid', T);
+		const read = await store.dueCarts(rules(), T + 2 * HOUR);
+		await store.eraseProfile({ anonymousId: 'gone' });
+		await store.appendEvents([at(T + HOUR, { type: 'track', event: 'Order Completed', anonymousId: 'paid', properties: { order_id: 'o-paid', cart_id: 'c-paid' } })]);
+		expect(await claimCarts(store.driver, rules(), read, T + 2 * HOUR)).toEqual([]);
+		const [{ n }] = await store.driver.all<{ n: number }>("SELECT COUNT(*) AS n FROM rt_cart_progress WHERE cart_id IN ('c-gone', 'c-paid')");
+		expect(Number(n)).toBe(0);
 	});
 
 	it('never gives one cart step to two pollers racing for it', async () => {

@@ -52,6 +52,11 @@ interface CandidateRow extends CartRow {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
+/** Carts idle since before this are no longer followed. */
+function windowStart(rules: AbandonmentRules, now: number): number {
+	return now - rules.delaysMs[rules.delaysMs.length - 1] - rules.lookbackMs;
+}
+
 /**
  * The carts whose next step is due at `now`, oldest first. Only carts idle between the first delay
  * and the last delay plus the look-back are read, through the (status, last_activity) index, so the
@@ -60,7 +65,7 @@ const iso = (ms: number) => new Date(ms).toISOString();
  */
 export async function dueCarts(db: SqlDriver, rules: AbandonmentRules, now: number): Promise<DueCart[]> {
 	const delays = rules.delaysMs;
-	const statuses = ['open', ...(rules.endOn.emptied ? [] : ['emptied']), ...(rules.endOn.order ? [] : ['converted'])];
+	const statuses = followedStatuses(rules);
 	const rows = await db.all<CandidateRow>(
 		`SELECT ${CART_COLUMNS.split(', ')
 			.map((c) => `c.${c}`)
@@ -71,7 +76,7 @@ export async function dueCarts(db: SqlDriver, rules: AbandonmentRules, now: numb
 		 WHERE c.status IN (${statuses.map(() => '?').join(', ')}) AND c.last_activity > ? AND c.last_activity <= ?
 		   AND c.value >= ? ${rules.checkoutOnly ? 'AND c.checkout_at IS NOT NULL' : ''}
 		 ORDER BY c.last_activity`,
-		[rules.triggerKey, ...statuses, iso(now - delays[delays.length - 1] - rules.lookbackMs), iso(now - delays[0]), rules.minValue],
+		[rules.triggerKey, ...statuses, iso(windowStart(rules, now)), iso(now - delays[0]), rules.minValue],
 	);
 	const due: DueCart[] = [];
 	for (const row of rows) {
@@ -93,31 +98,46 @@ export async function dueCarts(db: SqlDriver, rules: AbandonmentRules, now: numb
 	return due;
 }
 
+/** The cart statuses a trigger still follows: open, and those whose ending is turned off. */
+function followedStatuses(rules: AbandonmentRules): string[] {
+	return ['open', ...(rules.endOn.emptied ? [] : ['emptied']), ...(rules.endOn.order ? [] : ['converted'])];
+}
+
 /**
- * Records that `carts` got their step, and returns the ones this caller won. A cart step is
- * claimed once: two pollers racing for it (two n8n mains, a retried poll) both try the conditional
- * upsert, and the loser finds the step already taken. Rows are taken in cart id order, so two
- * claims over the same carts cannot deadlock.
+ * Records that `carts` got their step, and returns the ones this caller won. The row is built from
+ * the cart as it is at claim time: a cart that changed, ended or was erased since it was read is
+ * not claimed, and the row belongs to the cart's current owner. A cart step is claimed once: two
+ * pollers racing for it both try the conditional upsert and the loser finds it taken; a claim for
+ * an older activity never overwrites one for newer activity. Rows are taken in cart id order, so
+ * two claims over the same carts cannot deadlock.
  */
-export async function claimCarts(db: SqlDriver, triggerKey: string, carts: DueCart[], now: number): Promise<DueCart[]> {
+export async function claimCarts(db: SqlDriver, rules: AbandonmentRules, carts: DueCart[], now: number): Promise<DueCart[]> {
 	if (carts.length === 0) return [];
 	const sorted = [...carts].sort((a, b) => (a.cart.id < b.cart.id ? -1 : a.cart.id > b.cart.id ? 1 : 0));
+	const statuses = followedStatuses(rules);
 	const won = new Set<string>();
 	await db.transaction(async (tx) => {
-		const values: SqlValue[][] = sorted.map((d) => [triggerKey, d.cart.id, d.profile.id, d.step, d.cart.lastActivity, iso(now)]);
+		const values: SqlValue[][] = sorted.map((d) => [d.cart.id, d.step, d.cart.lastActivity]);
 		for (let i = 0; i < values.length; i += 500) {
 			const chunk = values.slice(i, i + 500);
+			// "WHERE true" keeps SQLite from reading the upsert's ON as the join's.
 			const rows = await tx.all<{ cart_id: string }>(
 				`INSERT INTO rt_cart_progress (trigger_key, cart_id, profile_id, last_step, activity_at, updated_at)
-				 VALUES ${chunk.map(() => '(?, ?, ?, ?, ?, ?)').join(', ')}
+				 SELECT ?, c.id, c.profile_id, v.column2, c.last_activity, ?
+				 FROM (VALUES ${chunk.map(() => '(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT))').join(', ')}) AS v
+				 JOIN rt_carts c ON c.id = v.column1 AND c.last_activity = v.column3
+				 WHERE c.status IN (${statuses.map(() => '?').join(', ')})
 				 ON CONFLICT (trigger_key, cart_id) DO UPDATE SET last_step = excluded.last_step, activity_at = excluded.activity_at,
 				 updated_at = excluded.updated_at, profile_id = excluded.profile_id
-				 WHERE rt_cart_progress.last_step < excluded.last_step OR rt_cart_progress.activity_at < excluded.activity_at
+				 WHERE rt_cart_progress.activity_at < excluded.activity_at
+				 OR (rt_cart_progress.activity_at = excluded.activity_at AND rt_cart_progress.last_step < excluded.last_step)
 				 RETURNING cart_id`,
-				chunk.flat(),
+				[rules.triggerKey, iso(now), ...chunk.flat(), ...statuses],
 			);
 			for (const row of rows) won.add(row.cart_id);
 		}
+		// Progress on carts past the look-back window is never read again.
+		await tx.run('DELETE FROM rt_cart_progress WHERE trigger_key = ? AND activity_at <= ?', [rules.triggerKey, iso(windowStart(rules, now))]);
 	});
 	return carts.filter((d) => won.has(d.cart.id));
 }

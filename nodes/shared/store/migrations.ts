@@ -115,6 +115,7 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 				PRIMARY KEY (trigger_key, cart_id)
 			);
 			CREATE INDEX IF NOT EXISTS rt_cart_progress_profile ON rt_cart_progress (profile_id);
+			CREATE INDEX IF NOT EXISTS rt_cart_progress_activity ON rt_cart_progress (trigger_key, activity_at);
 			`,
 	},
 ];

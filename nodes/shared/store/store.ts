@@ -224,7 +224,7 @@ export class RetargetingStore {
 	 * whichever n8n process polls, however often.
 	 */
 	async claimDueCarts(rules: AbandonmentRules, now = Date.now()): Promise<DueCart[]> {
-		return await claimCarts(this.driver, rules.triggerKey, await dueCarts(this.driver, rules, now), now);
+		return await claimCarts(this.driver, rules, await dueCarts(this.driver, rules, now), now);
 	}
 
 	/** Retention: deletes events received before `before`; returns how many. */
