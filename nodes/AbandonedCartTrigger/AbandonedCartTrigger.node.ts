@@ -57,7 +57,8 @@ export class AbandonedCartTrigger implements INodeType {
 					{ name: 'Checkout Started', value: 'Checkout Started', description: 'Only carts whose owner started checkout' },
 				],
 				default: ['Product Added', 'Checkout Started'],
-				description: 'Which carts count as abandoned: every cart, or only those that reached checkout',
+				description:
+					'Which carts count as abandoned. With Product Added, every cart with a product in it; with Checkout Started alone, only carts whose owner started checkout.',
 			},
 			{
 				displayName: 'Minimum Cart Value',
@@ -120,7 +121,7 @@ export class AbandonedCartTrigger implements INodeType {
 						typeOptions: { minValue: 1 },
 						default: 7,
 						description:
-							'Carts idle for longer than the last step plus this are not followed any more, so that a flow published today does not message last year\'s carts',
+							'Carts idle for longer than the last step plus this are not followed any more, so that a flow published today does not message last year\'s carts. Carts idle within that window get their latest due step at the first poll, for example the last step for a cart idle for 4 days.',
 					},
 					{
 						displayName: 'Max Carts per Poll',

@@ -81,6 +81,19 @@ describe('ingest', () => {
 		expect(stored.map((s) => [s.event.messageId, s.profileId])).toEqual([['m1', 'p-x']]);
 	});
 
+	it("corrects a device clock that is off, from the batch's sentAt (as Segment does)", async () => {
+		const store = memoryStore();
+		const receivedAt = new Date('2026-11-23T12:00:00.000Z');
+		// The device clock is 3 hours behind: it sent the batch at 09:00:00 by its clock, 1 s after the event.
+		const body = eventsOfBody(
+			JSON.stringify({ sentAt: '2026-11-23T09:00:00.000Z', batch: [{ type: 'page', anonymousId: 'x', timestamp: '2026-11-23T08:59:59.000Z' }] }),
+			DEFAULT_LIMITS,
+		);
+		if (!body.ok) throw new Error(body.message);
+		await ingest(store, body.events, facts, privacy, receivedAt);
+		expect(store.events[0].timestamp).toBe('2026-11-23T11:59:59.000Z');
+	});
+
 	it('fills IP and user agent from the request, truncating the IP', async () => {
 		const store = memoryStore();
 		await ingest(store, [{ type: 'page', anonymousId: 'x' }], { ...facts, ip: '203.0.113.77', userAgent: 'UA/1' }, privacy);

@@ -89,9 +89,16 @@ export function eventsOfBody(body: string, limits: IngestLimits): BodyEvents {
 	if ('batch' in parsed) {
 		if (!Array.isArray(parsed.batch)) return problem(400, 'batch: must be an array of events');
 		const shared = isObject(parsed.context) ? parsed.context : undefined;
-		events = shared
-			? parsed.batch.map((e) => (isObject(e) ? { ...e, context: { ...shared, ...(isObject(e.context) ? e.context : {}) } } : e))
-			: parsed.batch;
+		const sentAt = typeof parsed.sentAt === 'string' ? parsed.sentAt : undefined;
+		events = parsed.batch.map((e) =>
+			isObject(e)
+				? {
+						...(sentAt ? { sentAt } : {}),
+						...e,
+						...(shared ? { context: { ...shared, ...(isObject(e.context) ? e.context : {}) } } : {}),
+					}
+				: e,
+		);
 	} else {
 		events = [parsed];
 	}
@@ -136,9 +143,23 @@ export function eventOfQuery(query: Record<string, unknown>): RawEvent {
 	};
 }
 
+/**
+ * Segment's clock-skew correction: a device whose clock is off stamps `timestamp` and `sentAt` with
+ * the same error, so the event happened `sentAt - timestamp` before the server received it.
+ * Abandoned-cart steps are timed from these times.
+ */
+function correctedTimestamp(raw: RawEvent, receivedAt: Date): RawEvent {
+	if (typeof raw.timestamp !== 'string' || typeof raw.sentAt !== 'string') return raw;
+	const timestamp = Date.parse(raw.timestamp);
+	const sentAt = Date.parse(raw.sentAt);
+	if (!Number.isFinite(timestamp) || !Number.isFinite(sentAt)) return raw;
+	return { ...raw, timestamp: new Date(receivedAt.getTime() - (sentAt - timestamp)).toISOString() };
+}
+
 /** Fills the IP and user agent from the request, and applies the browser's privacy signals. */
-function withRequestFacts(raw: unknown, facts: RequestFacts, privacy: PrivacyOptions): unknown {
-	if (!isObject(raw)) return raw;
+function withRequestFacts(input: unknown, facts: RequestFacts, privacy: PrivacyOptions, receivedAt: Date): unknown {
+	if (!isObject(input)) return input;
+	const raw = correctedTimestamp(input, receivedAt);
 	const context: RawEvent = isObject(raw.context) ? { ...raw.context } : {};
 	if (context.ip === undefined && facts.ip) context.ip = facts.ip;
 	if (context.userAgent === undefined && facts.userAgent) context.userAgent = facts.userAgent;
@@ -175,7 +196,7 @@ export async function ingest(
 	const valid: TrackedEvent[] = [];
 	const rejections: Rejection[] = [];
 	rawEvents.forEach((raw, index) => {
-		const result = parseEvent(withRequestFacts(raw, facts, privacy), { receivedAt, ipPolicy: privacy.ipPolicy });
+		const result = parseEvent(withRequestFacts(raw, facts, privacy, receivedAt), { receivedAt, ipPolicy: privacy.ipPolicy });
 		if (result.ok) valid.push(withoutBehaviour(result.event));
 		else rejections.push({ index, ...(result.messageId ? { messageId: result.messageId } : {}), errors: result.errors });
 	});

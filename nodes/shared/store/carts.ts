@@ -79,14 +79,16 @@ export function applyCartEvent(cart: Cart, event: TrackedEvent): Cart {
 		items = (props.products as RawProduct[]).map((p) => toItem(p)).filter((i): i is CartItem => !!i);
 	}
 	const value = cartValue(items);
+	// Steps are timed from the last activity: a clock ahead of the server must not postpone them.
+	const at = event.timestamp < event.receivedAt ? event.timestamp : event.receivedAt;
 	return {
 		...cart,
 		items,
 		value: items.length === 0 ? 0 : value,
 		currency: typeof props.currency === 'string' ? props.currency.toUpperCase() : cart.currency,
 		status: items.length === 0 ? 'emptied' : 'open',
-		lastActivity: event.timestamp > cart.lastActivity ? event.timestamp : cart.lastActivity,
-		checkoutAt: event.event === 'Checkout Started' ? event.timestamp : cart.checkoutAt,
+		lastActivity: at > cart.lastActivity ? at : cart.lastActivity,
+		checkoutAt: event.event === 'Checkout Started' ? at : cart.checkoutAt,
 	};
 }
 
