@@ -120,13 +120,15 @@ export async function claimCarts(db: SqlDriver, rules: AbandonmentRules, carts: 
 		const values: SqlValue[][] = sorted.map((d) => [d.cart.id, d.step, d.cart.lastActivity]);
 		for (let i = 0; i < values.length; i += 500) {
 			const chunk = values.slice(i, i + 500);
-			// "WHERE true" keeps SQLite from reading the upsert's ON as the join's.
+			// CROSS JOIN makes SQLite loop over the claimed values and look each cart up by its key
+			// (with a plain JOIN it scanned every cart); the conditions sit in WHERE, which also keeps
+			// SQLite from reading the upsert's ON as a join's.
 			const rows = await tx.all<{ cart_id: string }>(
 				`INSERT INTO rt_cart_progress (trigger_key, cart_id, profile_id, last_step, activity_at, updated_at)
 				 SELECT ?, c.id, c.profile_id, v.column2, c.last_activity, ?
 				 FROM (VALUES ${chunk.map(() => '(CAST(? AS TEXT), CAST(? AS INTEGER), CAST(? AS TEXT))').join(', ')}) AS v
-				 JOIN rt_carts c ON c.id = v.column1 AND c.last_activity = v.column3
-				 WHERE c.status IN (${statuses.map(() => '?').join(', ')})
+				 CROSS JOIN rt_carts c
+				 WHERE c.id = v.column1 AND c.last_activity = v.column3 AND c.status IN (${statuses.map(() => '?').join(', ')})
 				 ON CONFLICT (trigger_key, cart_id) DO UPDATE SET last_step = excluded.last_step, activity_at = excluded.activity_at,
 				 updated_at = excluded.updated_at, profile_id = excluded.profile_id
 				 WHERE rt_cart_progress.activity_at < excluded.activity_at
