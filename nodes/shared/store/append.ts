@@ -78,18 +78,20 @@ export class BatchAppender {
 	}
 
 	async append(events: TrackedEvent[]): Promise<AppendResult> {
-		const existing = new Set(
+		const seen = new Set(
 			(await selectIn<{ message_id: string }>(this.tx, 'SELECT message_id FROM rt_events WHERE message_id IN (?*)', events.map((e) => e.messageId))).map(
 				(row) => row.message_id,
 			),
 		);
-		const fresh = events.filter((event) => {
-			if (existing.has(event.messageId)) return false;
-			existing.add(event.messageId);
-			return true;
-		});
-		const freshSet = new Set(fresh);
-		const result: AppendResult = { stored: [], duplicates: events.filter((e) => !freshSet.has(e)).map((e) => e.messageId) };
+		const result: AppendResult = { stored: [], duplicates: [] };
+		const fresh: TrackedEvent[] = [];
+		for (const event of events) {
+			if (seen.has(event.messageId)) result.duplicates.push(event.messageId);
+			else {
+				seen.add(event.messageId);
+				fresh.push(event);
+			}
+		}
 		await this.prefetch(fresh);
 		for (const event of fresh) {
 			const profileId = await this.resolveIdentity(event);

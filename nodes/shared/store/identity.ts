@@ -43,7 +43,11 @@ export function identitiesOf(event: TrackedEvent): Identity[] {
 export async function lookupProfileIds(db: SqlDriver, ids: Identity[]): Promise<Map<string, string>> {
 	const found = new Map<string, string>();
 	const byKind = new Map<IdentityKind, string[]>();
-	for (const id of ids) byKind.set(id.kind, [...(byKind.get(id.kind) ?? []), id.value]);
+	for (const id of ids) {
+		const values = byKind.get(id.kind);
+		if (values) values.push(id.value);
+		else byKind.set(id.kind, [id.value]);
+	}
 	for (const [kind, values] of byKind) {
 		const rows = await selectIn<{ value: string; profile_id: string }>(
 			db,
