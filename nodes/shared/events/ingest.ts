@@ -1,5 +1,5 @@
 import type { AppendResult } from '../store/append';
-import { CLICK_ID_PARAMS, parseEvent, type FieldError, type IpPolicy, type TrackedEvent } from './model';
+import { attributionParams, CLICK_ID_PARAMS, parseEvent, type FieldError, type IpPolicy, type TrackedEvent } from './model';
 
 /** A problem with a whole request (not one event): answered with its HTTP status, nothing stored. */
 export interface RequestProblem {
@@ -117,14 +117,12 @@ const PIXEL_FIELDS = new Set(['type', 'event', 'name', 'anonymousId', 'userId', 
  */
 export function eventOfQuery(query: Record<string, unknown>): RawEvent {
 	const text = (key: string) => (typeof query[key] === 'string' ? (query[key] as string) : undefined);
+	const strings = Object.entries(query).filter((entry): entry is [string, string] => typeof entry[1] === 'string');
+	const { campaign, clickIds } = attributionParams(new URLSearchParams(strings));
 	const properties: Record<string, string> = {};
-	const campaign: Record<string, string> = {};
-	const clickIds: Record<string, string> = {};
-	for (const [key, value] of Object.entries(query)) {
-		if (typeof value !== 'string' || PIXEL_FIELDS.has(key)) continue;
-		if (key.startsWith('utm_')) campaign[key === 'utm_campaign' ? 'name' : key.slice(4)] = value;
-		else if ((CLICK_ID_PARAMS as readonly string[]).includes(key)) clickIds[key] = value;
-		else properties[key] = value;
+	for (const [key, value] of strings) {
+		const attribution = key.startsWith('utm_') || (CLICK_ID_PARAMS as readonly string[]).includes(key);
+		if (!attribution && !PIXEL_FIELDS.has(key)) properties[key] = value;
 	}
 	const type = text('type') ?? 'track';
 	return {

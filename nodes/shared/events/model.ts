@@ -194,19 +194,33 @@ function queryParams(url: string | undefined): URLSearchParams | undefined {
 	}
 }
 
+/** The UTM fields (utm_campaign as `name`, as Segment's `context.campaign`) and click ids in URL parameters. */
+export function attributionParams(params: URLSearchParams): Required<Pick<EventContext, 'campaign' | 'clickIds'>> {
+	const campaign: EventContext['campaign'] = {};
+	for (const field of UTM_FIELDS) {
+		const value = params.get(field === 'name' ? 'utm_campaign' : `utm_${field}`);
+		if (value) campaign[field] = value;
+	}
+	const clickIds: EventContext['clickIds'] = {};
+	for (const param of CLICK_ID_PARAMS) {
+		const value = params.get(param);
+		if (value) clickIds[param] = value;
+	}
+	return { campaign, clickIds };
+}
+
 /** Fills UTM fields and click ids from the page URL where the sender did not set them. */
 function attributionContext(ctx: EventContext): EventContext {
 	const params = queryParams(ctx.page?.url);
 	if (!params) return ctx;
+	const found = attributionParams(params);
 	const campaign = { ...ctx.campaign };
-	for (const field of UTM_FIELDS) {
-		const value = params.get(field === 'name' ? 'utm_campaign' : `utm_${field}`);
-		if (value && !campaign[field]) campaign[field] = value.slice(0, 500);
+	for (const [field, value] of Object.entries(found.campaign) as Array<[keyof typeof campaign, string]>) {
+		if (!campaign[field]) campaign[field] = value.slice(0, 500);
 	}
 	const clickIds = { ...ctx.clickIds };
-	for (const param of CLICK_ID_PARAMS) {
-		const value = params.get(param);
-		if (value && !clickIds[param]) clickIds[param] = value.slice(0, 500);
+	for (const [param, value] of Object.entries(found.clickIds) as Array<[keyof typeof clickIds, string]>) {
+		if (!clickIds[param]) clickIds[param] = value.slice(0, 500);
 	}
 	return {
 		...ctx,
