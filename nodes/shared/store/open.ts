@@ -83,10 +83,3 @@ export async function pingPostgres(c: PostgresConnection): Promise<void> {
 		await driver.close();
 	}
 }
-
-/** Closes every store this process opened (tests, shutdown). */
-export async function closeAllStores(): Promise<void> {
-	const stores = [...open.values()];
-	open.clear();
-	for (const store of stores) await (await store).close();
-}
