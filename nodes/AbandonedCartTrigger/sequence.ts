@@ -32,6 +32,7 @@ export function dueCartItem(due: DueCart, steps: number, template: string): Reco
 	const { cart } = due;
 	return {
 		cartId: cart.id,
+		profileId: due.profile.id,
 		step: due.step,
 		steps,
 		items: cart.items,

@@ -1,3 +1,4 @@
+import type { Consent } from '../events/model';
 import type { Cart } from './carts';
 import { json, parsed } from './sql';
 import type { SqlValue } from './driver';
@@ -16,6 +17,39 @@ export interface ProfileRow {
 	event_count: number;
 	order_count: number;
 	revenue: number;
+}
+
+/** A profile row as the domain sees it (without its identity links). */
+export interface ProfileFields {
+	id: string;
+	userId: string | null;
+	email: string | null;
+	traits: Record<string, unknown>;
+	consent: Consent;
+	suppressed: boolean;
+	suppressedReason: string | null;
+	firstSeen: string;
+	lastSeen: string;
+	eventCount: number;
+	orderCount: number;
+	revenue: number;
+}
+
+export function toProfileFields(row: ProfileRow): ProfileFields {
+	return {
+		id: row.id,
+		userId: row.user_id,
+		email: row.email,
+		traits: parsed(row.traits),
+		consent: parsed(row.consent),
+		suppressed: Number(row.suppressed) === 1,
+		suppressedReason: row.suppressed_reason,
+		firstSeen: row.first_seen,
+		lastSeen: row.last_seen,
+		eventCount: Number(row.event_count),
+		orderCount: Number(row.order_count),
+		revenue: Number(row.revenue),
+	};
 }
 
 export interface CartRow {

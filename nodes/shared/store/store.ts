@@ -8,26 +8,14 @@ import type { SqlDriver } from './driver';
 import { type Identity, lookupProfileIds, mergeProfileRows, normalizeEmail, PERSONAL_TABLES, identityKey } from './identity';
 import { GroupCommit } from './group-commit';
 import { migrate } from './migrations';
-import { CART_COLUMNS, type CartRow, type ProfileRow, toCart } from './rows';
+import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart, toProfileFields } from './rows';
 import { parsed } from './sql';
 
 export type { AbandonmentRules, DueCart } from './abandonment';
 export type { AppendResult } from './append';
 export type { Identity, IdentityKind } from './identity';
 
-export interface Profile {
-	id: string;
-	userId: string | null;
-	email: string | null;
-	traits: Record<string, unknown>;
-	consent: Consent;
-	suppressed: boolean;
-	suppressedReason: string | null;
-	firstSeen: string;
-	lastSeen: string;
-	eventCount: number;
-	orderCount: number;
-	revenue: number;
+export interface Profile extends ProfileFields {
 	identities: Identity[];
 }
 
@@ -90,21 +78,7 @@ export class RetargetingStore {
 			'SELECT kind, value FROM rt_identities WHERE profile_id = ? ORDER BY kind, value',
 			[profileId],
 		);
-		return {
-			id: row.id,
-			userId: row.user_id,
-			email: row.email,
-			traits: parsed(row.traits),
-			consent: parsed(row.consent),
-			suppressed: Number(row.suppressed) === 1,
-			suppressedReason: row.suppressed_reason,
-			firstSeen: row.first_seen,
-			lastSeen: row.last_seen,
-			eventCount: Number(row.event_count),
-			orderCount: Number(row.order_count),
-			revenue: Number(row.revenue),
-			identities,
-		};
+		return { ...toProfileFields(row), identities };
 	}
 
 	private async profileIdOf(db: SqlDriver, ref: ProfileRef): Promise<string | undefined> {

@@ -1,0 +1,82 @@
+import { parseSegments, parseWeights, type Segment } from '../shared/segments/rules';
+
+/** The segments as the editor saves them: fixed collections of segments and their conditions. */
+export interface SegmentsParameter {
+	segment?: Array<{ name?: string; conditions?: { condition?: Array<Record<string, unknown>> } }>;
+}
+
+/** One condition of the editor as the rule it describes (rules.ts checks it). */
+function conditionOf(c: Record<string, unknown>, fallbackTimezone: string): Record<string, unknown> {
+	const text = (key: string) => (c[key] === undefined || c[key] === null ? '' : String(c[key]));
+	const number = (key: string, fallback: number) => (c[key] === undefined || c[key] === '' ? fallback : Number(c[key]));
+	const type = text('conditionType') || 'attribute';
+	switch (type) {
+		case 'attribute':
+			return { type, attribute: text('attribute') || 'country', path: text('traitPath'), operator: text('operator') || 'equals', value: text('value') };
+		case 'behaviour':
+			return {
+				type,
+				event: text('event'),
+				did: text('did') !== 'didNot',
+				times: number('times', 1),
+				withinDays: number('withinDays', 30),
+				...(text('propertyPath').trim()
+					? { property: { path: text('propertyPath'), operator: text('propertyOperator') || 'equals', value: text('propertyValue') } }
+					: {}),
+			};
+		case 'funnelStage':
+			return { type, operator: text('funnelOperator') || 'is', stage: text('stage') || 'checkout', withinDays: number('withinDays', 30) };
+		case 'lifecycle':
+			return { type, milestone: text('milestone') || 'firstPurchase', withinDays: number('milestoneWithinDays', 0) };
+		case 'rfm':
+			return { type, measure: text('measure') || 'recency', operator: text('numberOperator') || 'gte', value: number('number', 0), withinDays: number('withinDays', 30) };
+		case 'score': {
+			const weights = parseWeights(text('weights'));
+			return {
+				type,
+				// A bad list becomes an empty one, which the rule check reports with the list's own reason.
+				weights: weights.ok ? weights.weights : [],
+				...(weights.ok ? {} : { weightsProblem: weights.reason }),
+				operator: text('numberOperator') || 'gte',
+				value: number('number', 0),
+				withinDays: number('withinDays', 30),
+			};
+		}
+		case 'dormant':
+			return { type, days: number('days', 30) };
+		case 'consent':
+			return { type, channel: text('channel') || 'email', explicit: c.explicit !== false };
+		case 'frequencyCap':
+			return { type, channel: text('capChannel') || 'email', max: number('max', 1), withinHours: number('withinHours', 24) };
+		case 'quietHours':
+			return { type, start: number('quietStart', 21), end: number('quietEnd', 8), fallbackTimezone: text('fallbackTimezone').trim() || fallbackTimezone };
+		default:
+			return { type };
+	}
+}
+
+/**
+ * The editor's segments as checked rules, or the problems to show, each naming the segment and
+ * the condition. Groups keep the order of their first condition.
+ */
+export function segmentsFromParameter(
+	parameter: SegmentsParameter,
+	fallbackTimezone: string,
+): { ok: true; segments: Segment[] } | { ok: false; problems: string[] } {
+	const problems: string[] = [];
+	const raw = (parameter.segment ?? []).map((s, si) => {
+		const groups = new Map<number, Array<Record<string, unknown>>>();
+		(s.conditions?.condition ?? []).forEach((c, ci) => {
+			const rule = conditionOf(c, fallbackTimezone);
+			if (typeof rule.weightsProblem === 'string') {
+				problems.push(`segment ${si + 1} ("${s.name ?? ''}"), condition ${ci + 1}: Events and Weights: ${rule.weightsProblem}`);
+			}
+			delete rule.weightsProblem;
+			const group = Number(c.group ?? 1) || 1;
+			groups.set(group, [...(groups.get(group) ?? []), rule]);
+		});
+		return { name: s.name ?? '', groups: [...groups.values()] };
+	});
+	if (problems.length) return { ok: false, problems };
+	return parseSegments(raw);
+}

@@ -1,0 +1,277 @@
+import { canonicalEventName } from '../events/vocabulary';
+import type { CartFact, EventFact, PersonFacts } from './facts';
+import { FUNNEL_EVENTS } from './needs';
+import { ATTRIBUTES, type Comparison, type Condition, FUNNEL_STAGES, type FunnelStage, type PropertyFilter, type Segment } from './rules';
+
+const DAY_MS = 86_400_000;
+
+/** What a person's evaluation read, keyed by what it is, so a message can be personalised from it. */
+export type UsedFacts = Record<string, unknown>;
+
+export interface SegmentMatch {
+	/** Names of the matching segments, in the order of the segments. */
+	matched: string[];
+	facts: UsedFacts;
+}
+
+/**
+ * Segments compiled once per execution: event names spelled as the store spells them, so the
+ * per-person work is only counting and comparing.
+ */
+export function compileSegments(segments: Segment[]): Segment[] {
+	const canonical = (c: Condition): Condition => {
+		if (c.type === 'behaviour') return { ...c, event: canonicalEventName(c.event) };
+		if (c.type === 'score') return { ...c, weights: c.weights.map((w) => ({ ...w, event: canonicalEventName(w.event) })) };
+		return c;
+	};
+	return segments.map((s) => ({ ...s, groups: s.groups.map((g) => g.map(canonical)) }));
+}
+
+/** The segments a person is in: all of them, or only the first (`firstOnly`). */
+export function matchSegments(segments: Segment[], person: PersonFacts, cart: CartFact | undefined, now: number, firstOnly: boolean): SegmentMatch {
+	const facts: UsedFacts = {};
+	const matched: string[] = [];
+	for (const segment of segments) {
+		const inSegment =
+			segment.groups.length === 0 || segment.groups.some((group) => group.every((c) => holds(c, person, cart, now, facts)));
+		if (!inSegment) continue;
+		matched.push(segment.name);
+		if (firstOnly) break;
+	}
+	return { matched, facts };
+}
+
+/** Whether one condition holds for a person at `now`; what it read goes into `facts`. */
+export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefined, now: number, facts: UsedFacts = {}): boolean {
+	const { profile } = person;
+	const since = (withinDays: number) => (withinDays > 0 ? now - withinDays * DAY_MS : -Infinity);
+	switch (c.type) {
+		case 'attribute': {
+			const value = c.attribute === 'trait' ? pathValue(profile.traits, c.path) : attributeValue(person, c.attribute);
+			facts[c.attribute === 'trait' ? `traits.${c.path}` : c.attribute] = value ?? null;
+			return compare(value, c.operator, c.value);
+		}
+		case 'behaviour': {
+			const from = since(c.withinDays);
+			const count = person.events.filter((e) => e.event === c.event && e.at >= from && (!c.property || propertyMatches(e, c.property))).length;
+			facts[`${c.event} count`] = count;
+			return c.did ? count >= c.times : count < c.times;
+		}
+		case 'funnelStage': {
+			const stage = funnelStage(person.events, since(c.withinDays));
+			facts.funnelStage = stage;
+			const reached = FUNNEL_STAGES.indexOf(stage);
+			const wanted = FUNNEL_STAGES.indexOf(c.stage);
+			return c.operator === 'is' ? reached === wanted : c.operator === 'atLeast' ? reached >= wanted : reached < wanted;
+		}
+		case 'lifecycle': {
+			const orders = Math.max(profile.orderCount, person.orders.length);
+			facts.orders = orders;
+			const from = since(c.withinDays);
+			switch (c.milestone) {
+				case 'firstPurchase':
+					return orders >= 1 && (c.withinDays === 0 || (person.orders[0]?.at ?? -Infinity) >= from);
+				case 'repeatBuyer':
+					return orders >= 2 && (c.withinDays === 0 || (person.orders[1]?.at ?? -Infinity) >= from);
+				case 'neverPurchased':
+					return orders === 0;
+				case 'newsletter':
+					return profile.consent.email === true || profile.traits.newsletter === true;
+			}
+			return false;
+		}
+		case 'rfm': {
+			const from = since(c.withinDays);
+			const recent = person.orders.filter((o) => o.at >= from);
+			let value: number | undefined;
+			if (c.measure === 'recency') {
+				const last = person.orders[person.orders.length - 1];
+				value = last ? (now - last.at) / DAY_MS : undefined;
+			} else if (c.measure === 'frequency') {
+				value = c.withinDays === 0 ? Math.max(profile.orderCount, person.orders.length) : recent.length;
+			} else {
+				value = c.withinDays === 0 ? profile.revenue : recent.reduce((sum, o) => sum + o.revenue, 0);
+			}
+			facts[c.measure] = value ?? null;
+			// Someone who never ordered has no recency: they are in no recency condition.
+			return value !== undefined && compareNumbers(value, c.operator, c.value);
+		}
+		case 'score': {
+			const from = since(c.withinDays);
+			const weights = new Map(c.weights.map((w) => [w.event, w.weight]));
+			let score = 0;
+			for (const e of person.events) if (e.at >= from) score += weights.get(e.event) ?? 0;
+			facts.score = score;
+			return compareNumbers(score, c.operator, c.value);
+		}
+		case 'dormant': {
+			const idleDays = (now - Date.parse(profile.lastSeen)) / DAY_MS;
+			facts.daysSinceLastSeen = Math.floor(idleDays);
+			return idleDays >= c.days;
+		}
+		case 'noOrderSinceCart': {
+			const subject = cart ?? person.latestCart;
+			facts.cart = subject ? { id: subject.id, status: subject.status } : null;
+			if (!subject || subject.status === 'converted') return false;
+			return !person.orders.some((o) => o.at >= subject.openedAt);
+		}
+		case 'consent': {
+			const given = profile.consent[c.channel];
+			facts[`${c.channel} consent`] = given ?? null;
+			return c.explicit ? given === true : given !== false;
+		}
+		case 'notSuppressed':
+			facts.suppressed = profile.suppressed;
+			return !profile.suppressed;
+		case 'frequencyCap': {
+			const from = now - c.withinHours * 3_600_000;
+			const sent = person.sends.filter((s) => s.channel === c.channel && s.at >= from).length;
+			facts[`${c.channel} sends`] = sent;
+			return sent < c.max;
+		}
+		case 'quietHours': {
+			const own = attributeValue(person, 'timezone');
+			const zone = typeof own === 'string' && isZone(own) ? own : c.fallbackTimezone;
+			const hour = localHour(zone, now);
+			facts.localTime = { timezone: zone, hour };
+			return !inQuietHours(hour, c.start, c.end);
+		}
+	}
+}
+
+/** Quiet hours from `start` to `end` (exclusive), wrapping past midnight; equal hours: none. */
+export function inQuietHours(hour: number, start: number, end: number): boolean {
+	if (start === end) return false;
+	return start < end ? hour >= start && hour < end : hour >= start || hour < end;
+}
+
+const hourFormats = new Map<string, Intl.DateTimeFormat>();
+
+/** The hour (0 to 23) at `now` in an IANA time zone. */
+export function localHour(zone: string, now: number): number {
+	let format = hourFormats.get(zone);
+	if (!format) {
+		format = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: 'numeric', hourCycle: 'h23' });
+		hourFormats.set(zone, format);
+	}
+	return Number(format.format(now));
+}
+
+function isZone(zone: string): boolean {
+	if (hourFormats.has(zone)) return true;
+	try {
+		localHour(zone, 0);
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/** The furthest funnel stage that events since `from` reached. */
+export function funnelStage(events: EventFact[], from: number): FunnelStage {
+	let furthest = 0;
+	for (const e of events) {
+		if (e.at < from) continue;
+		const stage = STAGE_OF_EVENT.get(e.event);
+		if (stage !== undefined && stage > furthest) furthest = stage;
+	}
+	return FUNNEL_STAGES[furthest];
+}
+
+const STAGE_OF_EVENT = new Map<string, number>(
+	Object.entries(FUNNEL_EVENTS).flatMap(([stage, names]) => names.map((n) => [n, FUNNEL_STAGES.indexOf(stage as FunnelStage)] as const)),
+);
+
+/** A named attribute: the first of its places that holds a value. */
+export function attributeValue(person: PersonFacts, attribute: keyof typeof ATTRIBUTES): unknown {
+	for (const place of ATTRIBUTES[attribute]) {
+		const [root, ...rest] = place.split('.');
+		const value =
+			root === 'traits'
+				? pathValue(person.profile.traits, rest.join('.'))
+				: root === 'context'
+					? pathValue(person.context, rest.join('.'))
+					: (person.profile as unknown as Record<string, unknown>)[root];
+		if (value === undefined || value === null || value === '') continue;
+		return place === 'context.userAgent' ? deviceOfUserAgent(String(value)) : value;
+	}
+	return undefined;
+}
+
+/** mobile, tablet or desktop, from a browser's user agent. */
+export function deviceOfUserAgent(userAgent: string): 'mobile' | 'tablet' | 'desktop' {
+	if (/iPad|Tablet|Android(?!.*Mobile)/i.test(userAgent)) return 'tablet';
+	if (/Mobi|iPhone|Android/i.test(userAgent)) return 'mobile';
+	return 'desktop';
+}
+
+export function pathValue(object: unknown, path: string): unknown {
+	let value: unknown = object;
+	for (const key of path.split('.')) {
+		if (value === null || typeof value !== 'object') return undefined;
+		value = (value as Record<string, unknown>)[key];
+	}
+	return value;
+}
+
+function propertyMatches(event: EventFact, filter: PropertyFilter): boolean {
+	return compare(pathValue(event.properties ?? {}, filter.path), filter.operator, filter.value);
+}
+
+function compareNumbers(actual: number, operator: 'gt' | 'gte' | 'lt' | 'lte' | 'equals', expected: number): boolean {
+	switch (operator) {
+		case 'gt':
+			return actual > expected;
+		case 'gte':
+			return actual >= expected;
+		case 'lt':
+			return actual < expected;
+		case 'lte':
+			return actual <= expected;
+		case 'equals':
+			return actual === expected;
+	}
+}
+
+const isMissing = (v: unknown) => v === undefined || v === null || v === '';
+
+/**
+ * A value against what a marketer typed. Text compares without regard to case; numbers as numbers
+ * when both sides are numbers; a list matches when one of its elements does. A missing value
+ * satisfies only the negative comparisons.
+ */
+export function compare(actual: unknown, operator: Comparison, expected: string): boolean {
+	if (operator === 'exists') return !isMissing(actual);
+	if (operator === 'notExists') return isMissing(actual);
+	const negative = operator === 'notEquals' || operator === 'notContains' || operator === 'notIn';
+	if (isMissing(actual)) return negative;
+	if (negative) {
+		const positive = operator === 'notEquals' ? 'equals' : operator === 'notContains' ? 'contains' : 'in';
+		return !compare(actual, positive, expected);
+	}
+	if (Array.isArray(actual)) return actual.some((element) => compare(element, operator, expected));
+	if (typeof actual === 'object') return false;
+	const text = String(actual).toLowerCase();
+	const wanted = expected.trim().toLowerCase();
+	const number = typeof actual === 'number' ? actual : Number(text);
+	const target = Number(wanted);
+	const numeric = wanted !== '' && text !== '' && Number.isFinite(number) && Number.isFinite(target);
+	switch (operator) {
+		case 'equals':
+			return numeric ? number === target : text === wanted;
+		case 'contains':
+			return text.includes(wanted);
+		case 'startsWith':
+			return text.startsWith(wanted);
+		case 'in':
+			return expected.split(',').some((option) => compare(actual, 'equals', option));
+		case 'gt':
+			return numeric && number > target;
+		case 'gte':
+			return numeric && number >= target;
+		case 'lt':
+			return numeric && number < target;
+		case 'lte':
+			return numeric && number <= target;
+	}
+}

@@ -1,0 +1,123 @@
+import type { SqlDriver, SqlValue } from '../store/driver';
+import { type ProfileFields, type ProfileRow, toProfileFields } from '../store/rows';
+import { parsed, placeholders, selectIn } from '../store/sql';
+import type { FactNeeds } from './needs';
+
+export interface EventFact {
+	event: string;
+	at: number;
+	properties?: Record<string, unknown>;
+}
+
+export interface CartFact {
+	id: string;
+	profileId: string;
+	status: string;
+	openedAt: number;
+	lastActivity: number;
+}
+
+/** What the store holds about one person that a segment's conditions may read. */
+export interface PersonFacts {
+	profile: ProfileFields;
+	/** The context of the person's latest event: device, time zone, location, locale. */
+	context: Record<string, unknown>;
+	/** The needed track events, oldest first. */
+	events: EventFact[];
+	/** Orders, oldest first. */
+	orders: Array<{ at: number; revenue: number }>;
+	sends: Array<{ channel: string; at: number }>;
+	/** The person's most recently active cart. */
+	latestCart?: CartFact;
+}
+
+export interface Facts {
+	people: Map<string, PersonFacts>;
+	carts: Map<string, CartFact>;
+}
+
+const ms = (iso: string) => Date.parse(iso);
+const iso = (time: number) => new Date(time).toISOString();
+
+/**
+ * Loads what `needs` asks for about a batch of people: one query per kind of data, each bounded by
+ * the people of the batch and the longest window, so the cost follows the batch, not the store.
+ */
+export async function loadFacts(db: SqlDriver, needs: FactNeeds, profileIds: string[], cartIds: string[] = []): Promise<Facts> {
+	const people = new Map<string, PersonFacts>();
+	const carts = new Map<string, CartFact>();
+	if (profileIds.length === 0) return { people, carts };
+	const pg = db.dialect === 'postgres';
+	for (const row of await selectIn<ProfileRow>(db, 'SELECT * FROM rt_profiles WHERE id IN (?*)', profileIds)) {
+		people.set(row.id, { profile: toProfileFields(row), context: {}, events: [], orders: [], sends: [] });
+	}
+	const ids = [...people.keys()];
+
+	if (needs.context) {
+		const latest = pg
+			? "(SELECT e.body->'context' FROM rt_events e WHERE e.profile_id = p.id ORDER BY e.timestamp DESC LIMIT 1)"
+			: "(SELECT json_extract(e.body, '$.context') FROM rt_events e WHERE e.profile_id = p.id ORDER BY e.timestamp DESC LIMIT 1)";
+		const rows = await selectIn<{ id: string; context: unknown }>(db, `SELECT p.id, ${latest} AS context FROM rt_profiles p WHERE p.id IN (?*)`, ids);
+		for (const row of rows) if (row.context) people.get(row.id)!.context = parsed(row.context);
+	}
+
+	if (needs.events.size) {
+		const names = [...needs.events];
+		const properties = needs.eventProperties ? (pg ? ", body->'properties' AS properties" : ", json_extract(body, '$.properties') AS properties") : '';
+		const rows = await selectIn<{ profile_id: string; event: string; timestamp: string; properties?: unknown }>(
+			db,
+			`SELECT profile_id, event, timestamp${properties} FROM rt_events
+			 WHERE type = 'track' AND event IN (${placeholders(names.length)}) AND timestamp >= ? AND profile_id IN (?*)
+			 ORDER BY timestamp`,
+			ids,
+			[...names, iso(needs.eventsSince)],
+		);
+		for (const row of rows) {
+			people.get(row.profile_id)!.events.push({
+				event: row.event,
+				at: ms(row.timestamp),
+				...(row.properties ? { properties: parsed<Record<string, unknown>>(row.properties) } : {}),
+			});
+		}
+	}
+
+	if (needs.orders) {
+		const rows = await selectIn<{ profile_id: string; occurred_at: string; revenue: number }>(
+			db,
+			'SELECT profile_id, occurred_at, revenue FROM rt_conversions WHERE profile_id IN (?*) ORDER BY occurred_at',
+			ids,
+		);
+		for (const row of rows) people.get(row.profile_id)!.orders.push({ at: ms(row.occurred_at), revenue: Number(row.revenue) });
+	}
+
+	if (needs.sends.size) {
+		const channels = [...needs.sends];
+		const rows = await selectIn<{ profile_id: string; channel: string; created_at: string }>(
+			db,
+			`SELECT profile_id, channel, created_at FROM rt_sends
+			 WHERE channel IN (${placeholders(channels.length)}) AND created_at >= ? AND status <> 'failed' AND profile_id IN (?*)`,
+			ids,
+			[...channels, iso(needs.sendsSince)] as SqlValue[],
+		);
+		for (const row of rows) people.get(row.profile_id)!.sends.push({ channel: row.channel, at: ms(row.created_at) });
+	}
+
+	if (needs.carts) {
+		type Row = { id: string; profile_id: string; status: string; opened_at: string; last_activity: string };
+		const columns = 'SELECT id, profile_id, status, opened_at, last_activity FROM rt_carts';
+		const toFact = (r: Row): CartFact => ({
+			id: r.id,
+			profileId: r.profile_id,
+			status: r.status,
+			openedAt: ms(r.opened_at),
+			lastActivity: ms(r.last_activity),
+		});
+		for (const row of await selectIn<Row>(db, `${columns} WHERE id IN (?*)`, cartIds)) carts.set(row.id, toFact(row));
+		for (const row of await selectIn<Row>(db, `${columns} WHERE profile_id IN (?*)`, ids)) {
+			const person = people.get(row.profile_id)!;
+			const cart = toFact(row);
+			if (!person.latestCart || cart.lastActivity > person.latestCart.lastActivity) person.latestCart = cart;
+		}
+	}
+	return { people, carts };
+}

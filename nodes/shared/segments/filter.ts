@@ -1,0 +1,99 @@
+import type { SqlDriver } from '../store/driver';
+import { type IdentityKind, identityKey, lookupProfileIds, normalizeEmail } from '../store/identity';
+import type { ProfileFields } from '../store/rows';
+import { compileSegments, matchSegments, type UsedFacts } from './evaluate';
+import { loadFacts } from './facts';
+import { inHoldout } from './holdout';
+import { factNeeds } from './needs';
+import type { Segment } from './rules';
+
+export interface FilterOptions {
+	segments: Segment[];
+	/** Only the first matching segment, or every one. */
+	firstOnly: boolean;
+	/** Share of matching people held out of the campaign, 0 to 100. */
+	holdoutPercent: number;
+	campaign: string;
+	now?: number;
+}
+
+export interface PersonInput {
+	/** How the item names its person; undefined when it names none. */
+	person?: { kind: IdentityKind | 'profileId'; value: string };
+	cartId?: string;
+}
+
+/** Where one item goes and what it carries. */
+export interface Routed {
+	/** Output indexes: segments in order, then "no match", then "holdout". */
+	outputs: number[];
+	profile?: ProfileFields;
+	segment: {
+		name: string | null;
+		matched: string[];
+		holdout: boolean;
+		campaign: string;
+		facts: UsedFacts;
+		reason?: string;
+	};
+}
+
+/**
+ * Routes a batch of items by segment: the people and the data their conditions need are read
+ * with one query per kind of data for the whole batch, then every item is evaluated in memory.
+ */
+export class SegmentRouter {
+	readonly noMatch: number;
+	readonly holdout: number;
+	private readonly segments: Segment[];
+	private readonly outputOf: Map<string, number>;
+
+	constructor(
+		private readonly db: SqlDriver,
+		private readonly options: FilterOptions,
+	) {
+		this.segments = compileSegments(options.segments);
+		this.noMatch = this.segments.length;
+		this.holdout = this.segments.length + 1;
+		this.outputOf = new Map(this.segments.map((s, i) => [s.name, i]));
+	}
+
+	async route(inputs: PersonInput[]): Promise<Routed[]> {
+		const now = this.options.now ?? Date.now();
+		const profileIds = await this.profileIds(inputs);
+		const cartIds = inputs.map((i) => i.cartId).filter((id): id is string => !!id);
+		const facts = await loadFacts(this.db, factNeeds(this.segments, now), [...new Set(profileIds.filter((id): id is string => !!id))], cartIds);
+		const { campaign } = this.options;
+		return inputs.map((input, i) => {
+			const person = profileIds[i] ? facts.people.get(profileIds[i]) : undefined;
+			if (!person) {
+				const reason = input.person ? 'this person is not in the store' : 'the item names no person';
+				return { outputs: [this.noMatch], segment: { name: null, matched: [], holdout: false, campaign, facts: {}, reason } };
+			}
+			const cart = input.cartId ? facts.carts.get(input.cartId) : undefined;
+			const { matched, facts: used } = matchSegments(this.segments, person, cart, now, this.options.firstOnly);
+			const held = matched.length > 0 && inHoldout(person.profile.id, campaign, this.options.holdoutPercent);
+			const outputs = matched.length === 0 ? [this.noMatch] : held ? [this.holdout] : matched.map((name) => this.outputOf.get(name)!);
+			return {
+				outputs,
+				profile: person.profile,
+				segment: { name: matched[0] ?? null, matched, holdout: held, campaign, facts: used },
+			};
+		});
+	}
+
+	/** The store's id of each item's person, looked up by whatever id the items carry. */
+	private async profileIds(inputs: PersonInput[]): Promise<Array<string | undefined>> {
+		const lookups = inputs
+			.map((i) => i.person)
+			.filter((p): p is { kind: IdentityKind; value: string } => !!p && p.kind !== 'profileId')
+			.map((p) => ({ kind: p.kind, value: p.kind === 'email' ? normalizeEmail(p.value) : p.value }));
+		const found = lookups.length ? await lookupProfileIds(this.db, lookups) : new Map<string, string>();
+		return inputs.map(({ person }) => {
+			if (!person) return undefined;
+			if (person.kind === 'profileId') return person.value;
+			const value = person.kind === 'email' ? normalizeEmail(person.value) : person.value;
+			return found.get(identityKey({ kind: person.kind, value }));
+		});
+	}
+}

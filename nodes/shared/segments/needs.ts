@@ -1,0 +1,86 @@
+import { ATTRIBUTES, type Condition, type FunnelStage, type Segment } from './rules';
+
+const DAY_MS = 86_400_000;
+
+/** The events that move a person along the funnel, by the stage they reach. */
+export const FUNNEL_EVENTS: Record<Exclude<FunnelStage, 'none'>, string[]> = {
+	category: ['Product List Viewed', 'Product List Filtered', 'Products Searched'],
+	product: ['Product Viewed', 'Product Clicked'],
+	cart: ['Product Added', 'Cart Viewed'],
+	checkout: ['Checkout Started', 'Checkout Step Viewed', 'Checkout Step Completed', 'Payment Info Entered'],
+	purchase: ['Order Completed'],
+};
+
+/**
+ * What the store must be asked for a set of segments, worked out once per execution, so that a
+ * batch of people costs one query per kind of data whatever the number of conditions.
+ */
+export interface FactNeeds {
+	/** Track events by name, from `eventsSince` (ms; 0: all time). */
+	events: Set<string>;
+	eventsSince: number;
+	/** Whether a property filter needs the events' properties. */
+	eventProperties: boolean;
+	/** The person's latest event context (device, time zone, location). */
+	context: boolean;
+	orders: boolean;
+	carts: boolean;
+	sends: Set<string>;
+	sendsSince: number;
+}
+
+export function factNeeds(segments: Segment[], now: number): FactNeeds {
+	const needs: FactNeeds = {
+		events: new Set(),
+		eventsSince: now,
+		eventProperties: false,
+		context: false,
+		orders: false,
+		carts: false,
+		sends: new Set(),
+		sendsSince: now,
+	};
+	const eventsFor = (names: string[], withinDays: number) => {
+		for (const n of names) needs.events.add(n);
+		needs.eventsSince = Math.min(needs.eventsSince, withinDays > 0 ? now - withinDays * DAY_MS : 0);
+	};
+	for (const condition of segments.flatMap((s) => s.groups.flat())) need(condition);
+	return needs;
+
+	function need(c: Condition): void {
+		switch (c.type) {
+			case 'attribute':
+				if (c.attribute !== 'trait' && ATTRIBUTES[c.attribute].some((p) => p.startsWith('context.'))) needs.context = true;
+				return;
+			case 'behaviour':
+				eventsFor([c.event], c.withinDays);
+				if (c.property) needs.eventProperties = true;
+				return;
+			case 'funnelStage':
+				eventsFor(Object.values(FUNNEL_EVENTS).flat(), c.withinDays);
+				return;
+			case 'score':
+				eventsFor(c.weights.map((w) => w.event), c.withinDays);
+				return;
+			case 'lifecycle':
+			case 'rfm':
+				needs.orders = true;
+				return;
+			case 'noOrderSinceCart':
+				needs.orders = true;
+				needs.carts = true;
+				return;
+			case 'frequencyCap':
+				needs.sends.add(c.channel);
+				needs.sendsSince = Math.min(needs.sendsSince, now - c.withinHours * 3_600_000);
+				return;
+			case 'quietHours':
+				needs.context = true;
+				return;
+			case 'dormant':
+			case 'consent':
+			case 'notSuppressed':
+				return;
+		}
+	}
+}

@@ -1,0 +1,178 @@
+import { z } from 'zod';
+
+/** How an attribute or an event property is compared with the value a marketer typed. */
+export const COMPARISONS = [
+	'equals',
+	'notEquals',
+	'contains',
+	'notContains',
+	'startsWith',
+	'in',
+	'notIn',
+	'gt',
+	'gte',
+	'lt',
+	'lte',
+	'exists',
+	'notExists',
+] as const;
+export type Comparison = (typeof COMPARISONS)[number];
+
+export const NUMBER_COMPARISONS = ['gt', 'gte', 'lt', 'lte', 'equals'] as const;
+
+/**
+ * Profile attributes with a name of their own: each is read from the first of its places that
+ * holds a value (traits as Segment's identify spec names them, then the person's latest event
+ * context). `trait` reads any trait by its dotted path.
+ */
+export const ATTRIBUTES = {
+	country: ['traits.country', 'traits.address.country', 'context.location.country'],
+	city: ['traits.city', 'traits.address.city', 'context.location.city'],
+	device: ['traits.device', 'context.device.type', 'context.userAgent'],
+	language: ['traits.language', 'context.locale'],
+	timezone: ['traits.timezone', 'context.timezone'],
+	industry: ['traits.industry', 'traits.company.industry'],
+	headcount: ['traits.employees', 'traits.headcount', 'traits.company.employee_count'],
+	region: ['traits.region', 'traits.address.region', 'traits.address.state'],
+	jobFunction: ['traits.job_function', 'traits.jobFunction', 'traits.title'],
+	email: ['email'],
+	userId: ['userId'],
+} as const;
+export type NamedAttribute = keyof typeof ATTRIBUTES;
+const ATTRIBUTE_NAMES = ['trait', ...Object.keys(ATTRIBUTES)] as [NamedAttribute | 'trait', ...Array<NamedAttribute | 'trait'>];
+
+/** Ordered: a person's stage is the furthest one their events reached. */
+export const FUNNEL_STAGES = ['none', 'category', 'product', 'cart', 'checkout', 'purchase'] as const;
+export type FunnelStage = (typeof FUNNEL_STAGES)[number];
+
+export const CHANNELS = ['email', 'ads', 'analytics'] as const;
+
+const comparison = z.enum(COMPARISONS);
+const days = z.number({ invalid_type_error: 'must be a number of days' }).min(0, 'must be 0 or more');
+const name = z.string().trim().min(1, 'must not be empty');
+
+const propertyFilter = z.object({ path: name, operator: comparison, value: z.string().default('') });
+
+const condition = z.discriminatedUnion('type', [
+	z.object({
+		type: z.literal('attribute'),
+		attribute: z.enum(ATTRIBUTE_NAMES),
+		path: z.string().trim().default(''),
+		operator: comparison,
+		value: z.string().default(''),
+	}),
+	z.object({
+		type: z.literal('behaviour'),
+		event: name,
+		did: z.boolean(),
+		times: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+		withinDays: days,
+		property: propertyFilter.optional(),
+	}),
+	z.object({
+		type: z.literal('funnelStage'),
+		operator: z.enum(['is', 'atLeast', 'below']),
+		stage: z.enum(FUNNEL_STAGES),
+		withinDays: days,
+	}),
+	z.object({
+		type: z.literal('lifecycle'),
+		milestone: z.enum(['firstPurchase', 'repeatBuyer', 'neverPurchased', 'newsletter']),
+		withinDays: days,
+	}),
+	z.object({
+		type: z.literal('rfm'),
+		measure: z.enum(['recency', 'frequency', 'monetary']),
+		operator: z.enum(NUMBER_COMPARISONS),
+		value: z.number({ invalid_type_error: 'must be a number' }),
+		withinDays: days,
+	}),
+	z.object({
+		type: z.literal('score'),
+		weights: z.array(z.object({ event: name, weight: z.number() })).min(1, 'give at least one event and its weight'),
+		operator: z.enum(NUMBER_COMPARISONS),
+		value: z.number({ invalid_type_error: 'must be a number' }),
+		withinDays: days,
+	}),
+	z.object({ type: z.literal('dormant'), days: days.min(1, 'must be at least 1') }),
+	z.object({ type: z.literal('noOrderSinceCart') }),
+	z.object({ type: z.literal('consent'), channel: z.enum(CHANNELS), explicit: z.boolean() }),
+	z.object({ type: z.literal('notSuppressed') }),
+	z.object({
+		type: z.literal('frequencyCap'),
+		channel: name,
+		max: z.number().int('must be a whole number').min(0, 'must be 0 or more'),
+		withinHours: z.number().positive('must be more than 0'),
+	}),
+	z.object({
+		type: z.literal('quietHours'),
+		start: z.number().int().min(0).max(23, 'must be an hour from 0 to 23'),
+		end: z.number().int().min(0).max(23, 'must be an hour from 0 to 23'),
+		fallbackTimezone: z.string().refine(isTimeZone, 'is not an IANA time zone such as Europe/Paris'),
+	}),
+]);
+
+export type Condition = z.infer<typeof condition>;
+export type PropertyFilter = z.infer<typeof propertyFilter>;
+
+const segment = z.object({
+	name,
+	/** OR of groups; the conditions of one group must all hold (AND). No condition: everyone. */
+	groups: z.array(z.array(condition)),
+});
+export type Segment = z.infer<typeof segment>;
+
+function segmentName(input: unknown, index: number): string {
+	const name = Array.isArray(input) ? (input[index] as { name?: unknown } | undefined)?.name : undefined;
+	return typeof name === 'string' && name.trim() ? ` ("${name.trim()}")` : '';
+}
+
+export function isTimeZone(zone: string): boolean {
+	try {
+		new Intl.DateTimeFormat('en-US', { timeZone: zone });
+		return true;
+	} catch {
+		return false;
+	}
+}
+
+/**
+ * Checks the segments a user built; each problem names the segment, the condition and the field,
+ * in the words of the node's parameters.
+ */
+export function parseSegments(input: unknown): { ok: true; segments: Segment[] } | { ok: false; problems: string[] } {
+	const result = z.array(segment).min(1, 'add at least one segment').safeParse(input);
+	if (!result.success) {
+		return {
+			ok: false,
+			problems: result.error.issues.map((issue) => {
+				const [s, , g, c, ...field] = issue.path;
+				const where = [
+					typeof s === 'number' ? `segment ${s + 1}${segmentName(input, s)}` : '',
+					typeof g === 'number' && typeof c === 'number' ? `group ${g + 1}, condition ${c + 1}` : '',
+					field.length ? `field "${field.join('.')}"` : issue.path.length === 2 ? `field "${issue.path[1]}"` : '',
+				].filter(Boolean);
+				return `${where.length ? `${where.join(', ')}: ` : ''}${issue.message}`;
+			}),
+		};
+	}
+	const names = new Set<string>();
+	const problems: string[] = [];
+	for (const s of result.data) {
+		if (names.has(s.name.toLowerCase())) problems.push(`segment "${s.name}": two segments have this name`);
+		names.add(s.name.toLowerCase());
+	}
+	return problems.length ? { ok: false, problems } : { ok: true, segments: result.data };
+}
+
+/** "Product Viewed: 1, Product Added: 3, Order Completed: -10" as weights, or why not. */
+export function parseWeights(text: string): { ok: true; weights: Array<{ event: string; weight: number }> } | { ok: false; reason: string } {
+	const weights: Array<{ event: string; weight: number }> = [];
+	for (const part of text.split(',').map((p) => p.trim()).filter(Boolean)) {
+		const match = /^(.+?)\s*[:=]\s*(-?\d+(?:\.\d+)?)$/.exec(part);
+		if (!match) return { ok: false, reason: `"${part}" is not "Event Name: weight", such as "Product Added: 3"` };
+		weights.push({ event: match[1].trim(), weight: Number(match[2]) });
+	}
+	if (weights.length === 0) return { ok: false, reason: 'give at least one "Event Name: weight"' };
+	return { ok: true, weights };
+}
