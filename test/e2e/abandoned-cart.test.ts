@@ -36,14 +36,7 @@ describe('the Abandoned Cart Trigger in a real n8n, fed by the Tracking Trigger'
 			}),
 		);
 		await n8n.waitForWebhook('shop');
-		const send = async (batch: unknown[]) => {
-			const res = await n8n.webhook('shop', {
-				method: 'POST',
-				headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${WRITE_KEY}:`).toString('base64')}` },
-				body: JSON.stringify({ batch }),
-			});
-			expect(await res.json()).toMatchObject({ rejected: 0 });
-		};
+		const send = async (batch: unknown[]) => expect(await n8n.track('shop', WRITE_KEY, batch)).toMatchObject({ rejected: 0 });
 		const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
 		const checkout = (who: string) => [
 			{ type: 'identify', anonymousId: who, traits: { email: `${who}@example.com`, first_name: who }, timestamp: ago(20) },

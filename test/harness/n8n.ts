@@ -278,6 +278,16 @@ export class N8nInstance {
 		return await fetch(`${this.baseUrl}/webhook/${webhookPath}`, init);
 	}
 
+	/** POSTs a batch of events to a Tracking Trigger path with a source's write key; returns its answer. */
+	async track(webhookPath: string, writeKey: string, batch: unknown[]): Promise<Record<string, unknown>> {
+		const res = await this.webhook(webhookPath, {
+			method: 'POST',
+			headers: { 'content-type': 'application/json', authorization: `Basic ${Buffer.from(`${writeKey}:`).toString('base64')}` },
+			body: JSON.stringify({ batch }),
+		});
+		return (await res.json()) as Record<string, unknown>;
+	}
+
 	async executions(workflowId: string): Promise<Execution[]> {
 		const list = await this.api<{ data: Execution[] }>(
 			'GET',

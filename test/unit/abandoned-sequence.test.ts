@@ -41,6 +41,7 @@ describe('abandoned-cart steps', () => {
 	it('makes one item with the cart, the step and the person', () => {
 		expect(dueCartItem(due, 3, '')).toEqual({
 			cartId: 'cart 7/1',
+			profileId: 'p-1',
 			step: 2,
 			steps: 3,
 			items: due.cart.items,

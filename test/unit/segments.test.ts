@@ -1,8 +1,8 @@
 import { compare, compileSegments, deviceOfUserAgent, funnelStage, holds, inQuietHours, localHour, matchSegments } from '../../nodes/shared/segments/evaluate';
-import type { EventFact, PersonFacts } from '../../nodes/shared/segments/facts';
+import type { CartFact, EventFact, PersonFacts } from '../../nodes/shared/segments/facts';
 import { holdoutPlace, inHoldout } from '../../nodes/shared/segments/holdout';
 import { factNeeds } from '../../nodes/shared/segments/needs';
-import { type Condition, parseSegments, parseWeights } from '../../nodes/shared/segments/rules';
+import { type Condition, type PropertyFilter, parseSegments, parseWeights } from '../../nodes/shared/segments/rules';
 import { segmentsFromParameter } from '../../nodes/SegmentFilter/segmentParameters';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
@@ -37,7 +37,7 @@ function person(overrides: Partial<PersonFacts> & { traits?: Record<string, unkn
 const events = (...list: Array<[string, number, Record<string, unknown>?]>): EventFact[] =>
 	list.map(([event, daysAgo, properties]) => ({ event, at: ago(daysAgo), ...(properties ? { properties } : {}) }));
 
-const check = (c: Condition, p: PersonFacts, cart?: Parameters<typeof holds>[3]) => holds(c, p, cart, NOW);
+const check = (c: Condition, p: PersonFacts, cart?: CartFact) => holds(c, p, cart, NOW);
 
 describe('segment conditions', () => {
 	describe('profile attributes', () => {
@@ -84,7 +84,7 @@ describe('segment conditions', () => {
 	});
 
 	describe('behaviour', () => {
-		const viewed = (did: boolean, times: number, withinDays: number, property?: Condition & { type: 'behaviour' }['property']) =>
+		const viewed = (did: boolean, times: number, withinDays: number, property?: PropertyFilter) =>
 			({ type: 'behaviour', event: 'Product Viewed', did, times, withinDays, ...(property ? { property } : {}) }) as Condition;
 		const p = person({ events: events(['Product Viewed', 1, { category: 'Shoes' }], ['Product Viewed', 7, { category: 'Bags' }], ['Product Viewed', 40]) });
 

@@ -48,10 +48,12 @@ export class SegmentRouter {
 	private readonly segments: Segment[];
 	private readonly outputOf: Map<string, number>;
 
-	constructor(
-		private readonly db: SqlDriver,
-		private readonly options: FilterOptions,
-	) {
+	private readonly db: SqlDriver;
+	private readonly options: FilterOptions;
+
+	constructor(db: SqlDriver, options: FilterOptions) {
+		this.db = db;
+		this.options = options;
 		this.segments = compileSegments(options.segments);
 		this.noMatch = this.segments.length;
 		this.holdout = this.segments.length + 1;
