@@ -10,6 +10,10 @@ import {
 } from 'n8n-workflow';
 
 import type { Consent } from '../shared/events/model';
+import { conditionProperties } from '../shared/segmentConditionProperties';
+import { segmentsFromParameter } from '../shared/segmentParameters';
+import { segmentMembers } from '../shared/segments/filter';
+import type { RetargetingStore } from '../shared/store/store';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 import { runProfileOperation, type LookupKind, type ProfileOperation, type ProfileRequest } from './operations';
 
@@ -64,7 +68,10 @@ export class RetargetingProfile implements INodeType {
 				name: 'resource',
 				type: 'options',
 				noDataExpression: true,
-				options: [{ name: 'Person', value: 'person', description: 'A profile: IDs, traits, consent, counters and history' }],
+				options: [
+					{ name: 'Person', value: 'person', description: 'A profile: IDs, traits, consent, counters and history' },
+					{ name: 'Segment', value: 'segment', description: 'The people of the store who meet conditions' },
+				],
 				default: 'person',
 			},
 			{
@@ -83,6 +90,50 @@ export class RetargetingProfile implements INodeType {
 					{ name: 'Unsuppress', value: 'unsuppress', action: 'Unsuppress a person', description: 'Lift a suppression' },
 				],
 				default: 'get',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['segment'] } },
+				options: [
+					{
+						name: 'Get Members',
+						value: 'getMembers',
+						action: 'Get the members of a segment',
+						description: 'Every person in the store who meets the conditions, with what the match read',
+					},
+				],
+				default: 'getMembers',
+			},
+			{
+				displayName: 'Conditions',
+				name: 'segmentConditions',
+				placeholder: 'Add Condition',
+				type: 'fixedCollection',
+				typeOptions: { multipleValues: true },
+				default: {},
+				displayOptions: { show: { resource: ['segment'] } },
+				description: 'The same conditions as the Segment Filter node. No condition: everyone.',
+				options: [{ displayName: 'Condition', name: 'condition', values: conditionProperties }],
+			},
+			{
+				displayName: 'Return All',
+				name: 'returnAll',
+				type: 'boolean',
+				default: false,
+				displayOptions: { show: { resource: ['segment'] } },
+				description: 'Whether to return all results or only up to a given limit',
+			},
+			{
+				displayName: 'Limit',
+				name: 'limit',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 50,
+				displayOptions: { show: { resource: ['segment'], returnAll: [false] } },
+				description: 'Max number of results to return',
 			},
 			{
 				displayName: 'Find By',
@@ -196,6 +247,10 @@ export class RetargetingProfile implements INodeType {
 		const out: INodeExecutionData[] = [];
 		for (let i = 0; i < items.length; i++) {
 			try {
+				if (this.getNodeParameter('resource', i, 'person') === 'segment') {
+					for (const member of await segmentMembersOf(this, store, i)) out.push({ json: member, pairedItem: { item: i } });
+					continue;
+				}
 				const operation = this.getNodeParameter('operation', i) as ProfileOperation;
 				const request = readRequest(this, operation, i);
 				out.push({ json: (await runProfileOperation(store, operation, request)) as IDataObject, pairedItem: { item: i } });
@@ -208,6 +263,20 @@ export class RetargetingProfile implements INodeType {
 		}
 		return [out];
 	}
+}
+
+async function segmentMembersOf(ctx: IExecuteFunctions, store: RetargetingStore, i: number): Promise<IDataObject[]> {
+	const conditions = ctx.getNodeParameter('segmentConditions', i, {}) as { condition?: Array<Record<string, unknown>> };
+	const parsed = segmentsFromParameter({ segment: [{ name: 'Members', conditions }] }, ctx.getTimezone());
+	if (!parsed.ok) {
+		throw new NodeOperationError(ctx.getNode(), `The conditions cannot be used: ${parsed.problems[0].replace(/^segment 1 \("Members"\), /, '')}`, {
+			itemIndex: i,
+			description: parsed.problems.join('\n'),
+		});
+	}
+	const max = ctx.getNodeParameter('returnAll', i, false) ? undefined : Number(ctx.getNodeParameter('limit', i, 50));
+	const members = await segmentMembers(store.driver, parsed.segments[0], { max });
+	return members.map(({ profile, facts }) => ({ ...profile, segment: { facts } }) as unknown as IDataObject);
 }
 
 function readRequest(ctx: IExecuteFunctions, operation: ProfileOperation, i: number): ProfileRequest {

@@ -13,8 +13,8 @@ import { pathValue } from '../shared/segments/evaluate';
 import { type PersonInput, SegmentRouter } from '../shared/segments/filter';
 import type { IdentityKind } from '../shared/store/identity';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
-import { conditionProperties } from './conditionProperties';
-import { type SegmentsParameter, segmentsFromParameter } from './segmentParameters';
+import { conditionProperties } from '../shared/segmentConditionProperties';
+import { type SegmentsParameter, segmentsFromParameter } from '../shared/segmentParameters';
 
 /** Items read from the store together: one query per kind of data for this many people. */
 const BATCH = 1000;

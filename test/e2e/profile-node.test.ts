@@ -62,6 +62,19 @@ describe('the Retargeting Profile node in a real n8n, on the embedded store', ()
 		);
 		await n8n.publishWorkflow(profileWorkflow('profile-get', { operation: 'get', ...byEmail }));
 		await n8n.publishWorkflow(profileWorkflow('profile-erase', { operation: 'erase', ...byEmail }));
+		await n8n.publishWorkflow(
+			profileWorkflow('profile-members', {
+				resource: 'segment',
+				operation: 'getMembers',
+				returnAll: true,
+				segmentConditions: {
+					condition: [
+						{ conditionType: 'attribute', attribute: 'trait', traitPath: 'first_name', operator: 'equals', value: '={{ $json.body.first_name }}' },
+						{ conditionType: 'consent', channel: 'email', explicit: true },
+					],
+				},
+			}),
+		);
 		// The same node on the PostgreSQL store, through the package's own credential.
 		await ensurePostgres();
 		const url = new URL(TEST_PG_URL);
@@ -82,7 +95,7 @@ describe('the Retargeting Profile node in a real n8n, on the embedded store', ()
 		});
 		pgWorkflow.nodes[1].credentials = { retargetingPostgresApi: { id: pgCredential, name: 'Store' } };
 		await n8n.publishWorkflow(pgWorkflow);
-		for (const p of ['profile-upsert', 'profile-get', 'profile-erase', 'profile-pg-upsert']) await n8n.waitForWebhook(p);
+		for (const p of ['profile-upsert', 'profile-get', 'profile-erase', 'profile-members', 'profile-pg-upsert']) await n8n.waitForWebhook(p);
 	}, 300_000);
 
 	afterAll(async () => {
@@ -120,6 +133,13 @@ describe('the Retargeting Profile node in a real n8n, on the embedded store', ()
 			lookupBy: 'email',
 			lookupValue: 'ada@example.com',
 		});
+	});
+
+	it('lists the members of a segment (resource Segment, Get Members)', async () => {
+		await call('profile-upsert', { email: 'linus@example.com', first_name: 'Linus' });
+		const members = await call('profile-members', { first_name: 'linus' });
+		expect(members.status).toBe(200);
+		expect(members.json).toMatchObject({ email: 'linus@example.com', segment: { facts: { 'traits.first_name': 'Linus', 'email consent': true } } });
 	});
 
 	it('keeps the embedded store in a file under n8n\'s user folder', () => {

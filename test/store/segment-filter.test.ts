@@ -1,5 +1,5 @@
 import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
-import { type PersonInput, SegmentRouter } from '../../nodes/shared/segments/filter.ts';
+import { type PersonInput, SegmentRouter, segmentMembers } from '../../nodes/shared/segments/filter.ts';
 import type { Segment } from '../../nodes/shared/segments/rules.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
@@ -164,5 +164,15 @@ describe.each(BACKENDS)('Segment Filter on realistic histories, %s', (_name, mak
 			['holdout', true, 'Cart recovery'],
 			['no match', false, null],
 		]);
+	});
+
+	it('lists the members of a segment across pages, up to a maximum', async () => {
+		const optedIn: Segment = { name: 'Opted in', groups: [[{ type: 'consent', channel: 'email', explicit: true }]] };
+		const all = await segmentMembers(store.driver, optedIn, { pageSize: 2, now: T + 2 * HOUR });
+		expect(all.map((m) => m.profile.userId).sort()).toEqual(['abandoner', 'buyer', 'late']);
+		expect(all[0].facts).toEqual({ 'email consent': true });
+		expect(await segmentMembers(store.driver, optedIn, { pageSize: 2, max: 2 })).toHaveLength(2);
+		const b2b = await segmentMembers(store.driver, SEGMENTS[1], { now: T + 2 * HOUR });
+		expect(b2b.map((m) => m.profile.userId)).toEqual(['lead']);
 	});
 });

@@ -99,3 +99,29 @@ export class SegmentRouter {
 		});
 	}
 }
+
+/**
+ * The people of the store in one segment, with what the match read: the profiles are read in pages
+ * of `pageSize` in id order and each page is routed as one batch, so memory stays bounded however
+ * many people are stored. Stops at `max` members.
+ */
+export async function segmentMembers(
+	db: SqlDriver,
+	segment: Segment,
+	options: { max?: number; now?: number; pageSize?: number } = {},
+): Promise<Array<{ profile: ProfileFields; facts: UsedFacts }>> {
+	const router = new SegmentRouter(db, { segments: [segment], firstOnly: true, holdoutPercent: 0, campaign: '', now: options.now ?? Date.now() });
+	const max = options.max ?? Infinity;
+	const pageSize = options.pageSize ?? 1000;
+	const members: Array<{ profile: ProfileFields; facts: UsedFacts }> = [];
+	let after = '';
+	while (members.length < max) {
+		const page = await db.all<{ id: string }>('SELECT id FROM rt_profiles WHERE id > ? ORDER BY id LIMIT ?', [after, pageSize]);
+		if (page.length === 0) break;
+		after = page[page.length - 1].id;
+		for (const routed of await router.route(page.map(({ id }) => ({ person: { kind: 'profileId', value: id } })))) {
+			if (routed.outputs[0] === 0 && routed.profile && members.length < max) members.push({ profile: routed.profile, facts: routed.segment.facts });
+		}
+	}
+	return members;
+}

@@ -1,4 +1,4 @@
-import { parseSegments, parseWeights, type Segment } from '../shared/segments/rules';
+import { parseSegments, parseWeights, type Segment } from './segments/rules';
 
 /** The segments as the editor saves them: fixed collections of segments and their conditions. */
 export interface SegmentsParameter {
