@@ -1,20 +1,13 @@
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { N8nInstance } from '../harness/n8n.ts';
+import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
+import { repoRoot } from '../harness/paths.ts';
 import { startTestInstance } from '../harness/instance.ts';
 
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
-
-const node = (name: string, type: string, x: number, parameters: Record<string, unknown>, extra: Record<string, unknown> = {}) => ({
-	id: randomUUID(),
-	name,
-	type,
-	typeVersion: 1,
-	position: [x, 0],
-	parameters,
-	...extra,
-});
 
 describe('the Segment Filter in a real n8n, as the guard after a Wait', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
@@ -29,47 +22,22 @@ describe('the Segment Filter in a real n8n, as the guard after a Wait', () => {
 
 	it('after the Wait, a person who ordered meanwhile leaves by "No Match", the others by their segment', async () => {
 		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop', { writeKey: WRITE_KEY });
-		const workflowId = await n8n.publishWorkflow({
-			name: 'Checkout follow-up',
-			nodes: [
-				node(
-					'Tracking Trigger',
-					'n8n-nodes-retargeting.trackingTrigger',
-					0,
-					{ path: 'guard', triggerOn: ['Checkout Started'] },
-					{ credentials: { retargetingTrackingApi: { id: source, name: 'Shop' } } },
-				),
-				{ ...node('Wait', 'n8n-nodes-base.wait', 220, { amount: 4, unit: 'seconds' }), typeVersion: 1.1 },
-				node('Segment Filter', 'n8n-nodes-retargeting.segmentFilter', 440, {
-					cartField: 'properties.cart_id',
-					segments: {
-						segment: [
-							{
-								name: 'Still abandoned',
-								conditions: {
-									condition: [
-										{ conditionType: 'noOrderSinceCart' },
-										{ conditionType: 'consent', channel: 'email', explicit: true },
-										{ conditionType: 'notSuppressed' },
-									],
-								},
-							},
-						],
-					},
-				}),
-				node('Recover', 'n8n-nodes-base.noOp', 660, {}),
-				node('Skip', 'n8n-nodes-base.noOp', 660, {}),
-			],
-			connections: {
-				'Tracking Trigger': { main: [[{ node: 'Wait', type: 'main', index: 0 }]] },
-				Wait: { main: [[{ node: 'Segment Filter', type: 'main', index: 0 }]] },
-				'Segment Filter': { main: [[{ node: 'Recover', type: 'main', index: 0 }], [{ node: 'Skip', type: 'main', index: 0 }], []] },
-			},
-		});
+		// The shipped template, with its Wait shortened to 4 seconds and the trigger's credential set.
+		const template = JSON.parse(readFileSync(path.join(repoRoot(), 'workflows', 'checkout-follow-up.json'), 'utf8')) as WorkflowJson;
+		const byName = (name: string) => template.nodes.find((n) => n.name === name) as unknown as { parameters: Record<string, unknown>; credentials?: unknown };
+		byName('Checkout Started').parameters.path = 'guard';
+		byName('Checkout Started').credentials = { retargetingTrackingApi: { id: source, name: 'Shop' } };
+		byName('Wait 1 hour').parameters = { amount: 4, unit: 'seconds' };
+		const workflowId = await n8n.publishWorkflow({ name: template.name, nodes: template.nodes, connections: template.connections });
 		await n8n.waitForWebhook('guard');
 		const send = async (batch: unknown[]) => expect(await n8n.track('guard', WRITE_KEY, batch)).toMatchObject({ rejected: 0 });
+		// The template keeps quiet hours (21 to 8): the people live where it is day now.
+		const zone = ['Europe/Paris', 'Asia/Tokyo', 'America/New_York', 'Pacific/Auckland'].find((z) => {
+			const hour = Number(new Intl.DateTimeFormat('en-GB', { timeZone: z, hour: 'numeric', hourCycle: 'h23' }).format(Date.now() + 60_000));
+			return hour >= 9 && hour < 20;
+		});
 		const checkout = (who: string) => [
-			{ type: 'identify', anonymousId: who, traits: { email: `${who}@example.com` }, context: { consent: { email: true } } },
+			{ type: 'identify', anonymousId: who, traits: { email: `${who}@example.com`, timezone: zone }, context: { consent: { email: true } } },
 			{ type: 'track', event: 'Checkout Started', anonymousId: who, properties: { cart_id: `c-${who}`, value: 42, currency: 'EUR', products: [{ product_id: 'sku-1', name: 'Mug', price: 42, quantity: 1 }] } },
 		];
 		await send(checkout('ada'));
@@ -87,12 +55,19 @@ describe('the Segment Filter in a real n8n, as the guard after a Wait', () => {
 			.filter((e) => e.status === 'success')
 			.map((e) => {
 				const run = e.data!.resultData.runData;
-				const [item] = [...(run.Recover?.[0].data?.main[0] ?? []), ...(run.Skip?.[0].data?.main[0] ?? [])];
-				return { output: run.Recover ? 'Recover' : 'Skip', json: item.json as { profile: { email: string }; segment: { name: string | null; facts: Record<string, unknown> } } };
+				const [output] = ['Send the reminder', 'Ordered, opted out or capped', 'Holdout (no message)'].filter((n) => run[n]);
+				const json = run[output][0].data!.main[0]![0].json as { profile: { email: string }; segment: { name: string | null; holdout: boolean; facts: Record<string, unknown> } };
+				return { output, json };
 			})
 			.sort((a, b) => a.json.profile.email.localeCompare(b.json.profile.email));
-		expect(outputs.map((o) => `${o.json.profile.email} → ${o.output}`)).toEqual(['ada@example.com → Recover', 'bob@example.com → Skip']);
-		expect(outputs[0].json.segment).toMatchObject({ name: 'Still abandoned', facts: { cart: { id: 'c-ada', status: 'open' }, 'email consent': true } });
+		// Ada is still abandoned: she gets the reminder, unless the template's 10 % holdout drew her.
+		expect(outputs.map((o) => o.json.profile.email)).toEqual(['ada@example.com', 'bob@example.com']);
+		expect(outputs[0].output).toBe(outputs[0].json.segment.holdout ? 'Holdout (no message)' : 'Send the reminder');
+		expect(outputs[0].json.segment).toMatchObject({
+			name: 'Still abandoned',
+			facts: { cart: { id: 'c-ada', status: 'open' }, 'email consent': true, 'email sends': 0, localTime: { timezone: zone } },
+		});
+		expect(outputs[1].output).toBe('Ordered, opted out or capped');
 		expect(outputs[1].json.segment).toMatchObject({ name: null, facts: { cart: { id: 'c-bob', status: 'converted' } } });
 	}, 180_000);
 });
