@@ -26,7 +26,7 @@ async function main(): Promise<void> {
 			readFileSync(path.join(root, 'workflows', 'collect-tracking-events.json'), 'utf8'),
 		) as { id: string };
 		const listed = await searchNodePanel(page, baseUrl, 'Retargeting', firstTemplate);
-		if (!listed.includes('Retargeting Profile')) throw new Error(`the node panel lists ${listed.join(', ')}`);
+		if (!listed.includes('Retargeting Profile') || !listed.includes('Segment Filter')) throw new Error(`the node panel lists ${listed.join(', ')}`);
 		await page.screenshot({ path: path.join(outDir, 'node-panel.png') });
 		process.stdout.write(`node panel lists: ${listed.join(', ')} -> docs/screenshots/node-panel.png\n`);
 

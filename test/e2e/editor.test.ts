@@ -33,9 +33,9 @@ describe('the n8n editor in Chromium', () => {
 		expect(await searchNodePanel(page, n8n.baseUrl, 'pixel')).toContain('Tracking Trigger');
 	}, 60_000);
 
-	it('offers the Retargeting Profile as a next step in the shipped workflow', async () => {
+	it('offers the Retargeting Profile and the Segment Filter as next steps in the shipped workflow', async () => {
 		const template = JSON.parse(readFileSync('workflows/collect-tracking-events.json', 'utf8')) as WorkflowJson;
 		const id = await n8n.createWorkflow(template);
-		expect(await searchNodePanel(page, n8n.baseUrl, 'Retargeting', id)).toContain('Retargeting Profile');
+		expect(await searchNodePanel(page, n8n.baseUrl, 'Retargeting', id)).toEqual(expect.arrayContaining(['Retargeting Profile', 'Segment Filter']));
 	}, 60_000);
 });
