@@ -194,9 +194,14 @@ export class SegmentFilter implements INodeType {
 			});
 			const routed = await router.route(inputs);
 			routed.forEach((r, offset) => {
-				const json: IDataObject = { ...batch[offset].json, segment: r.segment as unknown as IDataObject };
-				if (r.profile) json.profile = r.profile as unknown as IDataObject;
-				for (const output of r.outputs) outputs[output].push({ json, pairedItem: { item: start + offset } });
+				r.outputs.forEach((output, k) => {
+					// Each output's copy names its own segment and what that segment read.
+					const name = r.segments[k] ?? r.segment.name;
+					const segment = { ...r.segment, name, facts: (name && r.factsBySegment?.[name]) || r.segment.facts };
+					const json: IDataObject = { ...batch[offset].json, segment: segment as unknown as IDataObject };
+					if (r.profile) json.profile = r.profile as unknown as IDataObject;
+					outputs[output].push({ json, pairedItem: { item: start + offset } });
+				});
 			});
 		}
 		return outputs;

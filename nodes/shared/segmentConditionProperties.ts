@@ -34,7 +34,8 @@ const withinDays = (types: string[], description: string): INodeProperties => ({
 	type: 'number',
 	typeOptions: { minValue: 0 },
 	default: 30,
-	displayOptions: only(...types),
+	// Recency is the distance to the last order, whatever the window.
+	displayOptions: { ...only(...types), hide: { measure: ['recency'] } },
 	description,
 });
 
@@ -60,7 +61,7 @@ export const conditionProperties: INodeProperties[] = [
 			{ name: 'Frequency Cap', value: 'frequencyCap', description: 'Fewer than N sends on the channel within the window' },
 			{ name: 'Funnel Stage', value: 'funnelStage', description: 'Furthest step reached: category, product, cart, checkout, purchase' },
 			{ name: 'Lifecycle Milestone', value: 'lifecycle', description: 'First purchase, repeat buyer, never purchased, newsletter subscriber' },
-			{ name: 'No Order Since the Cart', value: 'noOrderSinceCart', description: "The item's cart is not converted and no order came after it opened" },
+			{ name: 'No Order Since the Cart', value: 'noOrderSinceCart', description: "The item's cart is still open (not converted or emptied) and no order came after it opened" },
 			{ name: 'Not Suppressed', value: 'notSuppressed', description: 'The person is not suppressed (bounce, complaint, request)' },
 			{ name: 'Outside Quiet Hours', value: 'quietHours', description: "It is not night in the person's time zone" },
 			{ name: 'Profile Attribute', value: 'attribute', description: 'Country, device, industry, headcount, any trait' },
@@ -222,7 +223,7 @@ export const conditionProperties: INodeProperties[] = [
 		name: 'measure',
 		type: 'options',
 		options: [
-			{ name: 'Recency (Days Since the Last Order)', value: 'recency', description: 'People who never ordered are in no recency condition' },
+			{ name: 'Recency (Whole Days Since the Last Order)', value: 'recency', description: 'People who never ordered are in no recency condition' },
 			{ name: 'Frequency (Orders)', value: 'frequency' },
 			{ name: 'Monetary (Revenue)', value: 'monetary' },
 		],
@@ -331,6 +332,6 @@ export const conditionProperties: INodeProperties[] = [
 		default: '',
 		placeholder: 'Europe/Paris',
 		displayOptions: only('quietHours'),
-		description: "Used for people with no time zone (traits timezone, else the latest event's). Empty: the workflow's time zone.",
+		description: "Used for people with no time zone (traits timezone, else that of their latest browser event). Empty: the workflow's time zone.",
 	},
 ];

@@ -1,4 +1,17 @@
-import { parseSegments, parseWeights, type Segment } from './segments/rules';
+import { parseCondition, parseSegments, parseWeights, type Segment } from './segments/rules';
+
+/** The editor's label of each rule field, so that a problem names what the marketer sees. */
+const FIELD_LABELS: Record<string, Record<string, string>> = {
+	attribute: { path: 'Trait', value: 'Value', operator: 'Operator', attribute: 'Attribute' },
+	behaviour: { event: 'Event', times: 'At Least (Times)', withinDays: 'Within Last (Days)', 'property.path': 'Only Events Whose Property', 'property.value': 'Property Value' },
+	funnelStage: { stage: 'Funnel Stage', withinDays: 'Within Last (Days)' },
+	lifecycle: { withinDays: 'Reached Within Last (Days)' },
+	rfm: { value: 'Number', withinDays: 'Within Last (Days)' },
+	score: { weights: 'Events and Weights', value: 'Number', withinDays: 'Within Last (Days)' },
+	dormant: { days: 'Days Without Activity' },
+	frequencyCap: { channel: 'Channel', max: 'At Most (Sends)', withinHours: 'Window (Hours)' },
+	quietHours: { start: 'Quiet From (Hour)', end: 'Quiet Until (Hour)', fallbackTimezone: 'Time Zone When Unknown' },
+};
 
 /** The segments as the editor saves them: fixed collections of segments and their conditions. */
 export interface SegmentsParameter {
@@ -68,12 +81,20 @@ export function segmentsFromParameter(
 		const groups = new Map<number, Array<Record<string, unknown>>>();
 		(s.conditions?.condition ?? []).forEach((c, ci) => {
 			const rule = conditionOf(c, fallbackTimezone);
+			// Problems are numbered as the editor lists the conditions, not as they are grouped.
+			const where = `segment ${si + 1}${s.name ? ` ("${s.name}")` : ''}, condition ${ci + 1}`;
+			const labels = FIELD_LABELS[String(rule.type)] ?? {};
 			if (typeof rule.weightsProblem === 'string') {
-				problems.push(`segment ${si + 1} ("${s.name ?? ''}"), condition ${ci + 1}: Events and Weights: ${rule.weightsProblem}`);
+				problems.push(`${where}: Events and Weights: ${rule.weightsProblem}`);
+				return;
 			}
-			delete rule.weightsProblem;
+			const checked = parseCondition(rule);
+			if (!checked.ok) {
+				for (const p of checked.problems) problems.push(`${where}: ${labels[p.field] ?? (p.field || 'Condition')}: ${p.reason}`);
+				return;
+			}
 			const group = Number(c.group ?? 1) || 1;
-			groups.set(group, [...(groups.get(group) ?? []), rule]);
+			groups.set(group, [...(groups.get(group) ?? []), checked.condition]);
 		});
 		return { name: s.name ?? '', groups: [...groups.values()] };
 	});

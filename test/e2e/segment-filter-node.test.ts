@@ -78,7 +78,7 @@ describe('the Segment Filter node, run by n8n-core', () => {
 			segments: { segment: [{ name: 'Scored', conditions: { condition: [{ conditionType: 'behaviour', event: '', withinDays: 7 }] } }] },
 		} as unknown as INodeParameters);
 		await expect(runNode({ nodeType: new SegmentFilter(), parameters: broken, items })).rejects.toThrow(
-			'The segments cannot be used: segment 1 ("Scored"), group 1, condition 1, field "event": must not be empty',
+			'The segments cannot be used: segment 1 ("Scored"), condition 1: Event: must not be empty',
 		);
 	});
 });

@@ -175,4 +175,30 @@ describe.each(BACKENDS)('Segment Filter on realistic histories, %s', (_name, mak
 		const b2b = await segmentMembers(store.driver, SEGMENTS[1], { now: T + 2 * HOUR });
 		expect(b2b.map((m) => m.profile.userId)).toEqual(['lead']);
 	});
+
+	it('finds a person by a profile id that was merged into another profile since', async () => {
+		await store.appendEvents([
+			at(T + 10 * MIN, { type: 'track', event: 'Product Added', anonymousId: 'anon-returning', properties: { cart_id: 'c-ret', product_id: 'p5', price: 15, currency: 'EUR' } }),
+		]);
+		const anonymousProfile = (await store.findProfile({ anonymousId: 'anon-returning' }))!.id;
+		// The returning customer logs in during the Wait: the anonymous profile merges into theirs.
+		await store.appendEvents([at(T + 20 * MIN, { type: 'identify', anonymousId: 'anon-returning', userId: 'buyer' })]);
+		const buyer = (await store.findProfile({ userId: 'buyer' }))!.id;
+		expect(buyer).not.toBe(anonymousProfile);
+		const [routed] = await router().route([{ person: { kind: 'profileId', value: anonymousProfile }, cartId: 'c-ret' }]);
+		expect(routed.profile?.id).toBe(buyer);
+		expect(routed.segment.name).toBe('Cart recovery');
+	});
+
+	it("reads the time zone from the person's latest browser event, past server-side events without one", async () => {
+		const night: Segment[] = [{ name: 'Awake', groups: [[{ type: 'quietHours', start: 21, end: 8, fallbackTimezone: 'Europe/Paris' }]] }];
+		await store.appendEvents([
+			at(T, { type: 'track', event: 'Product Viewed', userId: 'lead', properties: { product_id: 'p1' }, context: { timezone: 'Asia/Tokyo', userAgent: 'Mozilla/5.0' } }),
+			at(T + MIN, { type: 'track', event: 'Order Completed', userId: 'lead', properties: { order_id: 'o-lead', revenue: 5 } }),
+		]);
+		// 12:00 UTC is 21:00 in Tokyo (quiet) and 13:00 in Paris.
+		const r = new SegmentRouter(store.driver, { segments: night, firstOnly: true, holdoutPercent: 0, campaign: 'c', now: Date.parse('2026-11-20T12:00:00.000Z') });
+		const [lead] = await r.route([byUser('lead')]);
+		expect(lead.segment).toMatchObject({ name: null, facts: { localTime: { timezone: 'Asia/Tokyo', hour: 21 } } });
+	});
 });

@@ -142,10 +142,11 @@ describe('segment conditions', () => {
 		expect(check(m('repeatBuyer'), newBuyer)).toBe(false);
 		expect(check(m('neverPurchased'), person())).toBe(true);
 		expect(check(m('neverPurchased'), newBuyer)).toBe(false);
-		// Orders counted on the profile (an import) count even without order rows.
-		const imported = person();
-		imported.profile.orderCount = 2;
-		expect(check(m('repeatBuyer'), imported)).toBe(true);
+		// One order sent twice (browser and server) counts once: orders are the store's, by order id,
+		// not the profile's count of Order Completed events.
+		const twice = person({ orders: [{ at: ago(3), revenue: 50 }] });
+		twice.profile.orderCount = 2;
+		expect(check(m('repeatBuyer'), twice)).toBe(false);
 		const subscriber = person();
 		subscriber.profile.consent = { email: true };
 		expect(check(m('newsletter'), subscriber)).toBe(true);
@@ -156,10 +157,11 @@ describe('segment conditions', () => {
 	it('recency, frequency, monetary; someone who never ordered has no recency', () => {
 		const rfm = (measure: string, operator: string, value: number, withinDays = 0) => ({ type: 'rfm', measure, operator, value, withinDays }) as Condition;
 		const buyer = person({ orders: [{ at: ago(400), revenue: 100 }, { at: ago(45), revenue: 80 }, { at: ago(10), revenue: 20 }] });
-		buyer.profile.orderCount = 3;
-		buyer.profile.revenue = 200;
 		expect(check(rfm('recency', 'lte', 10), buyer)).toBe(true);
 		expect(check(rfm('recency', 'lt', 10), buyer)).toBe(false);
+		// Whole days: an order 2 days and 21 hours ago is 2 days old; the window does not apply.
+		const recent = person({ orders: [{ at: NOW - 2 * DAY - 21 * 3_600_000, revenue: 10 }] });
+		expect(check(rfm('recency', 'equals', 2, 1), recent)).toBe(true);
 		expect(check(rfm('recency', 'gte', 90), person())).toBe(false);
 		expect(check(rfm('recency', 'lte', 90), person())).toBe(false);
 		expect(check(rfm('frequency', 'gte', 3), buyer)).toBe(true);
@@ -206,6 +208,7 @@ describe('segment conditions', () => {
 		expect(check(c, person({ orders: [{ at: ago(1), revenue: 10 }] }), cart)).toBe(false);
 		expect(check(c, person({ orders: [{ at: ago(3), revenue: 10 }] }), cart)).toBe(true);
 		expect(check(c, person(), { ...cart, status: 'converted' })).toBe(false);
+		expect(check(c, person(), { ...cart, status: 'emptied' })).toBe(false);
 		expect(check(c, person({ latestCart: cart }))).toBe(true);
 		expect(check(c, person())).toBe(false);
 	});
@@ -286,6 +289,16 @@ describe('segments', () => {
 		expect(matchSegments(segments, french, undefined, NOW, false).matched).toEqual(['FR', 'Everyone']);
 		expect(matchSegments(segments, french, undefined, NOW, true).matched).toEqual(['FR']);
 		expect(matchSegments(segments, person({ traits: { country: 'DE' } }), undefined, NOW, false).matched).toEqual(['FR mobile or DE', 'Everyone']);
+	});
+
+	it('keeps what each segment read apart, so values never mix between segments', () => {
+		const windowed = (name: string, withinDays: number) => ({
+			name,
+			groups: [[{ type: 'behaviour', event: 'Product Viewed', did: true, times: 1, withinDays } as Condition]],
+		});
+		const viewer = person({ events: events(['Product Viewed', 1], ['Product Viewed', 20]) });
+		const match = matchSegments([windowed('week', 7), windowed('month', 30)], viewer, undefined, NOW, false);
+		expect(match.factsBySegment).toEqual({ week: { 'Product Viewed count': 1 }, month: { 'Product Viewed count': 2 } });
 	});
 
 	it('reports the facts the match read', () => {
@@ -382,22 +395,44 @@ describe('rules as the editor saves them', () => {
 		});
 	});
 
-	it('names the segment, the condition and the field of each problem', () => {
+	it('names the segment, the condition as the editor numbers it, and the field by its label', () => {
 		const bad = segmentsFromParameter(
 			{ segment: [{ name: 'Leads', conditions: { condition: [{ conditionType: 'behaviour', event: '  ', times: 0, withinDays: 7 }] } }] },
 			'UTC',
 		);
 		expect(bad.ok).toBe(false);
 		expect(!bad.ok && bad.problems).toEqual([
-			'segment 1 ("Leads"), group 1, condition 1, field "event": must not be empty',
-			'segment 1 ("Leads"), group 1, condition 1, field "times": must be at least 1',
+			'segment 1 ("Leads"), condition 1: Event: must not be empty',
+			'segment 1 ("Leads"), condition 1: At Least (Times): must be at least 1',
+		]);
+		const grouped = segmentsFromParameter(
+			{
+				segment: [
+					{
+						name: 'G',
+						conditions: {
+							condition: [
+								{ group: 2, conditionType: 'dormant', days: 30 },
+								{ group: 3, conditionType: 'consent', channel: 'email' },
+								{ group: 3, conditionType: 'rfm', measure: 'monetary', number: 'lots' },
+								{ group: 1, conditionType: 'attribute', attribute: 'trait', traitPath: ' ', operator: 'exists' },
+							],
+						},
+					},
+				],
+			},
+			'UTC',
+		);
+		expect(!grouped.ok && grouped.problems).toEqual([
+			'segment 1 ("G"), condition 3: Number: must be a number',
+			'segment 1 ("G"), condition 4: Trait: give the name of the trait, such as plan or company.plan',
 		]);
 		const weights = segmentsFromParameter({ segment: [{ name: 'S', conditions: { condition: [{ conditionType: 'score', weights: 'Product Viewed 1' }] } }] }, 'UTC');
 		expect(!weights.ok && weights.problems[0]).toMatch(/Events and Weights: "Product Viewed 1" is not "Event Name: weight"/);
 		expect(parseSegments([{ name: 'A', groups: [] }, { name: 'a', groups: [] }])).toEqual({ ok: false, problems: ['segment "a": two segments have this name'] });
 		expect(parseSegments([])).toEqual({ ok: false, problems: ['add at least one segment'] });
 		const zone = segmentsFromParameter({ segment: [{ name: 'Q', conditions: { condition: [{ conditionType: 'quietHours', fallbackTimezone: 'Paris' }] } }] }, 'UTC');
-		expect(!zone.ok && zone.problems[0]).toMatch(/fallbackTimezone.*not an IANA time zone/);
+		expect(!zone.ok && zone.problems[0]).toBe('segment 1 ("Q"), condition 1: Time Zone When Unknown: is not an IANA time zone such as Europe/Paris');
 		expect(parseWeights('Product Added = 3, Order Completed: -2.5')).toEqual({
 			ok: true,
 			weights: [

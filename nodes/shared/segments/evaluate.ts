@@ -11,7 +11,10 @@ export type UsedFacts = Record<string, unknown>;
 export interface SegmentMatch {
 	/** Names of the matching segments, in the order of the segments. */
 	matched: string[];
+	/** What every condition tried read (why nobody matched, when none did). */
 	facts: UsedFacts;
+	/** What each matching segment's conditions read, so values never mix between segments. */
+	factsBySegment: Record<string, UsedFacts>;
 }
 
 /**
@@ -30,15 +33,18 @@ export function compileSegments(segments: Segment[]): Segment[] {
 /** The segments a person is in: all of them, or only the first (`firstOnly`). */
 export function matchSegments(segments: Segment[], person: PersonFacts, cart: CartFact | undefined, now: number, firstOnly: boolean): SegmentMatch {
 	const facts: UsedFacts = {};
+	const factsBySegment: Record<string, UsedFacts> = {};
 	const matched: string[] = [];
 	for (const segment of segments) {
-		const inSegment =
-			segment.groups.length === 0 || segment.groups.some((group) => group.every((c) => holds(c, person, cart, now, facts)));
+		const read: UsedFacts = {};
+		const inSegment = segment.groups.length === 0 || segment.groups.some((group) => group.every((c) => holds(c, person, cart, now, read)));
+		Object.assign(facts, read);
 		if (!inSegment) continue;
 		matched.push(segment.name);
+		factsBySegment[segment.name] = read;
 		if (firstOnly) break;
 	}
-	return { matched, facts };
+	return { matched, facts, factsBySegment };
 }
 
 /** Whether one condition holds for a person at `now`; what it read goes into `facts`. */
@@ -65,7 +71,8 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			return c.operator === 'is' ? reached === wanted : c.operator === 'atLeast' ? reached >= wanted : reached < wanted;
 		}
 		case 'lifecycle': {
-			const orders = Math.max(profile.orderCount, person.orders.length);
+			// Orders as recorded once per order id, not the profile's count of Order Completed events.
+			const orders = person.orders.length;
 			facts.orders = orders;
 			const from = since(c.withinDays);
 			switch (c.milestone) {
@@ -81,16 +88,17 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			return false;
 		}
 		case 'rfm': {
-			const from = since(c.withinDays);
+			// Recency ignores the window: it is the whole distance to the last order.
+			const from = c.measure === 'recency' ? -Infinity : since(c.withinDays);
 			const recent = person.orders.filter((o) => o.at >= from);
 			let value: number | undefined;
 			if (c.measure === 'recency') {
 				const last = person.orders[person.orders.length - 1];
-				value = last ? (now - last.at) / DAY_MS : undefined;
+				value = last ? Math.floor((now - last.at) / DAY_MS) : undefined;
 			} else if (c.measure === 'frequency') {
-				value = c.withinDays === 0 ? Math.max(profile.orderCount, person.orders.length) : recent.length;
+				value = recent.length;
 			} else {
-				value = c.withinDays === 0 ? profile.revenue : recent.reduce((sum, o) => sum + o.revenue, 0);
+				value = recent.reduce((sum, o) => sum + o.revenue, 0);
 			}
 			facts[c.measure] = value ?? null;
 			// Someone who never ordered has no recency: they are in no recency condition.
@@ -112,7 +120,7 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 		case 'noOrderSinceCart': {
 			const subject = cart ?? person.latestCart;
 			facts.cart = subject ? { id: subject.id, status: subject.status } : null;
-			if (!subject || subject.status === 'converted') return false;
+			if (!subject || subject.status !== 'open') return false;
 			return !person.orders.some((o) => o.at >= subject.openedAt);
 		}
 		case 'consent': {

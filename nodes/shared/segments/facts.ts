@@ -54,9 +54,11 @@ export async function loadFacts(db: SqlDriver, needs: FactNeeds, profileIds: str
 	const ids = [...people.keys()];
 
 	if (needs.context) {
+		// The latest event sent from a device: server-side events (an order from a shop webhook)
+		// carry no time zone, user agent or location and would hide the browser's.
 		const latest = pg
-			? "(SELECT e.body->'context' FROM rt_events e WHERE e.profile_id = p.id ORDER BY e.timestamp DESC LIMIT 1)"
-			: "(SELECT json_extract(e.body, '$.context') FROM rt_events e WHERE e.profile_id = p.id ORDER BY e.timestamp DESC LIMIT 1)";
+			? "(SELECT e.body->'context' FROM rt_events e WHERE e.profile_id = p.id AND (e.body->'context'->>'timezone' IS NOT NULL OR e.body->'context'->>'userAgent' IS NOT NULL) ORDER BY e.timestamp DESC LIMIT 1)"
+			: "(SELECT json_extract(e.body, '$.context') FROM rt_events e WHERE e.profile_id = p.id AND (json_extract(e.body, '$.context.timezone') IS NOT NULL OR json_extract(e.body, '$.context.userAgent') IS NOT NULL) ORDER BY e.timestamp DESC LIMIT 1)";
 		const rows = await selectIn<{ id: string; context: unknown }>(db, `SELECT p.id, ${latest} AS context FROM rt_profiles p WHERE p.id IN (?*)`, ids);
 		for (const row of rows) if (row.context) people.get(row.id)!.context = parsed(row.context);
 	}

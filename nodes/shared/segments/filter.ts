@@ -1,5 +1,5 @@
 import type { SqlDriver } from '../store/driver';
-import { type IdentityKind, identityKey, lookupProfileIds, normalizeEmail } from '../store/identity';
+import { type IdentityKind, identityKey, lookupProfileIds, MERGED_PROFILE, normalizeEmail } from '../store/identity';
 import type { ProfileFields } from '../store/rows';
 import { compileSegments, matchSegments, type UsedFacts } from './evaluate';
 import { loadFacts } from './facts';
@@ -27,12 +27,17 @@ export interface PersonInput {
 export interface Routed {
 	/** Output indexes: segments in order, then "no match", then "holdout". */
 	outputs: number[];
+	/** The segment each output is for (none for "no match"). */
+	segments: string[];
+	/** What each matching segment's conditions read. */
+	factsBySegment?: Record<string, UsedFacts>;
 	profile?: ProfileFields;
 	segment: {
 		name: string | null;
 		matched: string[];
 		holdout: boolean;
 		campaign: string;
+		/** What the conditions read: of the first matching segment, or of every one tried when none matched. */
 		facts: UsedFacts;
 		reason?: string;
 	};
@@ -62,24 +67,36 @@ export class SegmentRouter {
 
 	async route(inputs: PersonInput[]): Promise<Routed[]> {
 		const now = this.options.now ?? Date.now();
-		const profileIds = await this.profileIds(inputs);
+		const needs = factNeeds(this.segments, now);
+		let profileIds = await this.profileIds(inputs);
 		const cartIds = inputs.map((i) => i.cartId).filter((id): id is string => !!id);
-		const facts = await loadFacts(this.db, factNeeds(this.segments, now), [...new Set(profileIds.filter((id): id is string => !!id))], cartIds);
+		const requested = [...new Set(profileIds.filter((id): id is string => !!id))];
+		const facts = await loadFacts(this.db, needs, requested, cartIds);
+		// Items emitted before their person was merged into another profile carry the old id.
+		const missing = requested.filter((id) => !facts.people.has(id));
+		if (missing.length) {
+			const moved = await lookupProfileIds(this.db, missing.map((value) => ({ kind: MERGED_PROFILE, value })));
+			const targets = [...new Set(moved.values())].filter((id) => !facts.people.has(id));
+			for (const [id, person] of (await loadFacts(this.db, needs, targets)).people) facts.people.set(id, person);
+			profileIds = profileIds.map((id) => (id && !facts.people.has(id) ? (moved.get(identityKey({ kind: MERGED_PROFILE, value: id })) ?? id) : id));
+		}
 		const { campaign } = this.options;
 		return inputs.map((input, i) => {
 			const person = profileIds[i] ? facts.people.get(profileIds[i]) : undefined;
 			if (!person) {
 				const reason = input.person ? 'this person is not in the store' : 'the item names no person';
-				return { outputs: [this.noMatch], segment: { name: null, matched: [], holdout: false, campaign, facts: {}, reason } };
+				return { outputs: [this.noMatch], segments: [], segment: { name: null, matched: [], holdout: false, campaign, facts: {}, reason } };
 			}
 			const cart = input.cartId ? facts.carts.get(input.cartId) : undefined;
-			const { matched, facts: used } = matchSegments(this.segments, person, cart, now, this.options.firstOnly);
+			const { matched, facts: used, factsBySegment } = matchSegments(this.segments, person, cart, now, this.options.firstOnly);
 			const held = matched.length > 0 && inHoldout(person.profile.id, campaign, this.options.holdoutPercent);
 			const outputs = matched.length === 0 ? [this.noMatch] : held ? [this.holdout] : matched.map((name) => this.outputOf.get(name)!);
 			return {
 				outputs,
+				segments: held ? [matched[0]] : matched,
 				profile: person.profile,
-				segment: { name: matched[0] ?? null, matched, holdout: held, campaign, facts: used },
+				segment: { name: matched[0] ?? null, matched, holdout: held, campaign, facts: matched.length ? factsBySegment[matched[0]] : used },
+				factsBySegment,
 			};
 		});
 	}

@@ -48,7 +48,9 @@ export type FunnelStage = (typeof FUNNEL_STAGES)[number];
 export const CHANNELS = ['email', 'ads', 'analytics'] as const;
 
 const comparison = z.enum(COMPARISONS);
-const days = z.number({ invalid_type_error: 'must be a number of days' }).min(0, 'must be 0 or more');
+const number = () => z.number({ invalid_type_error: 'must be a number', required_error: 'must be a number' });
+const whole = () => number().int('must be a whole number');
+const days = number().min(0, 'must be 0 or more');
 const name = z.string().trim().min(1, 'must not be empty');
 
 const propertyFilter = z.object({ path: name, operator: comparison, value: z.string().default('') });
@@ -65,7 +67,7 @@ const condition = z.discriminatedUnion('type', [
 		type: z.literal('behaviour'),
 		event: name,
 		did: z.boolean(),
-		times: z.number().int('must be a whole number').min(1, 'must be at least 1'),
+		times: whole().min(1, 'must be at least 1'),
 		withinDays: days,
 		property: propertyFilter.optional(),
 	}),
@@ -84,14 +86,14 @@ const condition = z.discriminatedUnion('type', [
 		type: z.literal('rfm'),
 		measure: z.enum(['recency', 'frequency', 'monetary']),
 		operator: z.enum(NUMBER_COMPARISONS),
-		value: z.number({ invalid_type_error: 'must be a number' }),
+		value: number(),
 		withinDays: days,
 	}),
 	z.object({
 		type: z.literal('score'),
-		weights: z.array(z.object({ event: name, weight: z.number() })).min(1, 'give at least one event and its weight'),
+		weights: z.array(z.object({ event: name, weight: number() })).min(1, 'give at least one event and its weight'),
 		operator: z.enum(NUMBER_COMPARISONS),
-		value: z.number({ invalid_type_error: 'must be a number' }),
+		value: number(),
 		withinDays: days,
 	}),
 	z.object({ type: z.literal('dormant'), days: days.min(1, 'must be at least 1') }),
@@ -101,18 +103,30 @@ const condition = z.discriminatedUnion('type', [
 	z.object({
 		type: z.literal('frequencyCap'),
 		channel: name,
-		max: z.number().int('must be a whole number').min(0, 'must be 0 or more'),
-		withinHours: z.number().positive('must be more than 0'),
+		max: whole().min(0, 'must be 0 or more'),
+		withinHours: number().positive('must be more than 0'),
 	}),
 	z.object({
 		type: z.literal('quietHours'),
-		start: z.number().int().min(0).max(23, 'must be an hour from 0 to 23'),
-		end: z.number().int().min(0).max(23, 'must be an hour from 0 to 23'),
+		start: whole().min(0, 'must be an hour from 0 to 23').max(23, 'must be an hour from 0 to 23'),
+		end: whole().min(0, 'must be an hour from 0 to 23').max(23, 'must be an hour from 0 to 23'),
 		fallbackTimezone: z.string().refine(isTimeZone, 'is not an IANA time zone such as Europe/Paris'),
 	}),
 ]);
 
 export type Condition = z.infer<typeof condition>;
+
+/** One condition checked alone: the rule, or each problem with the field it is about. */
+export function parseCondition(input: unknown): { ok: true; condition: Condition } | { ok: false; problems: Array<{ field: string; reason: string }> } {
+	const result = condition.safeParse(input);
+	if (!result.success) {
+		return { ok: false, problems: result.error.issues.map((issue) => ({ field: issue.path.join('.'), reason: issue.message })) };
+	}
+	if (result.data.type === 'attribute' && result.data.attribute === 'trait' && !result.data.path) {
+		return { ok: false, problems: [{ field: 'path', reason: 'give the name of the trait, such as plan or company.plan' }] };
+	}
+	return { ok: true, condition: result.data };
+}
 export type PropertyFilter = z.infer<typeof propertyFilter>;
 
 const segment = z.object({

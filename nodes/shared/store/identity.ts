@@ -5,6 +5,12 @@ import { json, parsed, selectIn } from './sql';
 
 export type IdentityKind = 'userId' | 'email' | 'anonymousId';
 
+/**
+ * The identity kind that keeps a merged-away profile id pointing at the profile it was merged
+ * into, so items that still carry the old id (emitted before the merge) find the person.
+ */
+export const MERGED_PROFILE = 'profileId';
+
 export interface Identity {
 	kind: IdentityKind;
 	value: string;
@@ -25,7 +31,7 @@ export function normalizeEmail(email: string): string {
 	return email.trim().toLowerCase();
 }
 
-export function identityKey(id: Identity): string {
+export function identityKey(id: { kind: string; value: string }): string {
 	return `${id.kind}:${id.value}`;
 }
 
@@ -40,9 +46,12 @@ export function identitiesOf(event: TrackedEvent): Identity[] {
 }
 
 /** The profiles linked to any of `ids`, by identity key; one query per kind of id. */
-export async function lookupProfileIds(db: SqlDriver, ids: Identity[]): Promise<Map<string, string>> {
+export async function lookupProfileIds(
+	db: SqlDriver,
+	ids: Array<Identity | { kind: typeof MERGED_PROFILE; value: string }>,
+): Promise<Map<string, string>> {
 	const found = new Map<string, string>();
-	const byKind = new Map<IdentityKind, string[]>();
+	const byKind = new Map<string, string[]>();
 	for (const id of ids) {
 		const values = byKind.get(id.kind);
 		if (values) values.push(id.value);
@@ -102,5 +111,11 @@ export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: st
 		],
 	);
 	await tx.run('DELETE FROM rt_profiles WHERE id = ?', [dropId]);
+	await tx.run('INSERT INTO rt_identities (kind, value, profile_id, linked_at) VALUES (?, ?, ?, ?)', [
+		MERGED_PROFILE,
+		dropId,
+		keepId,
+		new Date().toISOString(),
+	]);
 	return true;
 }

@@ -5,7 +5,7 @@ import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './aba
 import { type AppendResult, BatchAppender } from './append';
 import type { Cart } from './carts';
 import type { SqlDriver } from './driver';
-import { type Identity, lookupProfileIds, mergeProfileRows, normalizeEmail, PERSONAL_TABLES, identityKey } from './identity';
+import { type Identity, identityKey, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
 import { GroupCommit } from './group-commit';
 import { migrate } from './migrations';
 import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart, toProfileFields } from './rows';
@@ -75,8 +75,8 @@ export class RetargetingStore {
 		const [row] = await this.driver.all<ProfileRow>('SELECT * FROM rt_profiles WHERE id = ?', [profileId]);
 		if (!row) return undefined;
 		const identities = await this.driver.all<Identity>(
-			'SELECT kind, value FROM rt_identities WHERE profile_id = ? ORDER BY kind, value',
-			[profileId],
+			'SELECT kind, value FROM rt_identities WHERE profile_id = ? AND kind <> ? ORDER BY kind, value',
+			[profileId, MERGED_PROFILE],
 		);
 		return { ...toProfileFields(row), identities };
 	}
