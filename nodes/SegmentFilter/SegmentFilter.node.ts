@@ -9,9 +9,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { pathValue } from '../shared/segments/evaluate';
+import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { type PersonInput, SegmentRouter } from '../shared/segments/filter';
-import type { IdentityKind } from '../shared/store/identity';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 import { conditionProperties } from '../shared/segmentConditionProperties';
 import { type SegmentsParameter, segmentsFromParameter } from '../shared/segmentParameters';
@@ -53,28 +52,7 @@ export class SegmentFilter implements INodeType {
 		],
 		properties: [
 			...storeProperties,
-			{
-				displayName: 'Find Person By',
-				name: 'personIdKind',
-				type: 'options',
-				options: [
-					{ name: 'Profile ID', value: 'profileId', description: 'The store ID the retargeting triggers put on their items' },
-					{ name: 'User ID', value: 'userId' },
-					{ name: 'Email', value: 'email' },
-					{ name: 'Anonymous ID', value: 'anonymousId' },
-				],
-				default: 'profileId',
-				description: 'Which ID the items carry for their person',
-			},
-			{
-				displayName: 'Person Field',
-				name: 'personField',
-				type: 'string',
-				default: 'profileId',
-				required: true,
-				description:
-					'The item field holding that ID; a dot reaches inside an object, such as customer.email. Items of the Tracking and Abandoned Cart triggers carry profileId.',
-			},
+			...personProperties,
 			{
 				displayName: 'Cart Field',
 				name: 'cartField',
@@ -171,7 +149,7 @@ export class SegmentFilter implements INodeType {
 			holdoutPercent,
 			campaign: String(this.getNodeParameter('campaign', 0, '') || this.getWorkflow().id || ''),
 		});
-		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as IdentityKind | 'profileId';
+		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
 		const personField = String(this.getNodeParameter('personField', 0, 'profileId')).trim();
 		const cartField = String(this.getNodeParameter('cartField', 0, 'cartId')).trim();
 
@@ -179,18 +157,14 @@ export class SegmentFilter implements INodeType {
 		for (let start = 0; start < items.length; start += BATCH) {
 			const batch = items.slice(start, start + BATCH);
 			const inputs = batch.map((item, offset): PersonInput => {
-				const id = pathValue(item.json, personField);
-				const cartId = cartField ? pathValue(item.json, cartField) : undefined;
-				if ((id === undefined || id === null || id === '') && !this.continueOnFail()) {
+				const person = personOfItem(item.json, kind, personField);
+				if (!person && !this.continueOnFail()) {
 					throw new NodeOperationError(this.getNode(), `The item has no "${personField}" to find the person by`, {
 						itemIndex: start + offset,
 						description: 'Set "Person Field" to the field that holds the ID, such as profileId or customer.email.',
 					});
 				}
-				return {
-					person: id === undefined || id === null || id === '' ? undefined : { kind, value: String(id) },
-					cartId: typeof cartId === 'string' || typeof cartId === 'number' ? String(cartId) : undefined,
-				};
+				return { person, cartId: cartOfItem(item.json, cartField) };
 			});
 			const routed = await router.route(inputs);
 			routed.forEach((r, offset) => {

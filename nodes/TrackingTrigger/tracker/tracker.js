@@ -6,7 +6,7 @@
 	var src = d.currentScript && d.currentScript.src ? new URL(d.currentScript.src) : null;
 	var endpoint = cfg.endpoint || (src ? src.origin + src.pathname.replace(/\/tracker\.js$/, '') : '');
 	var writeKey = cfg.writeKey || (src ? src.searchParams.get('writeKey') || '' : '');
-	var CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'ttclid', 'li_fat_id'];
+	var CLICK_IDS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'ttclid', 'li_fat_id', 'rt_cid'];
 	var queue = [];
 	var timer = 0;
 

@@ -14,7 +14,8 @@ export const CONSENT_PURPOSES = ['email', 'ads', 'analytics'] as const;
 export type ConsentPurpose = (typeof CONSENT_PURPOSES)[number];
 export type Consent = Partial<Record<ConsentPurpose, boolean>>;
 
-export const CLICK_ID_PARAMS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'ttclid', 'li_fat_id'] as const;
+/** Ad click ids, and rt_cid: the click id ESP Send puts on its links, so attribution sees email clicks. */
+export const CLICK_ID_PARAMS = ['gclid', 'gbraid', 'wbraid', 'dclid', 'fbclid', 'msclkid', 'ttclid', 'li_fat_id', 'rt_cid'] as const;
 const UTM_FIELDS = ['source', 'medium', 'name', 'term', 'content'] as const;
 
 export interface EventContext {

@@ -1,0 +1,311 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type ICredentialDataDecryptedObject,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeCredentialTestResult,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { type EmailInput, type EmailSettings, sendEmails } from '../shared/delivery/email';
+import { SmtpSender, type SmtpSettings } from '../shared/delivery/smtp';
+import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
+import { pathValue } from '../shared/segments/evaluate';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+
+/** Items guarded, reserved and sent together. */
+const BATCH = 500;
+
+function smtpSettings(c: ICredentialDataDecryptedObject): SmtpSettings {
+	return {
+		host: String(c.host ?? ''),
+		port: Number(c.port ?? 587),
+		secure: c.secure === true,
+		user: c.user ? String(c.user) : undefined,
+		password: c.password ? String(c.password) : undefined,
+		ignoreSslIssues: c.ignoreSslIssues === true,
+	};
+}
+
+export class EspSend implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'ESP Send',
+		name: 'espSend',
+		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{$parameter["dryRun"] ? "dry run" : $parameter["provider"]}}',
+		description: 'Send the retargeting email, after consent, suppression, frequency cap and idempotency checks',
+		defaults: { name: 'ESP Send' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'retargetingSmtpApi', required: true, testedBy: 'checkSmtp', displayOptions: { show: { provider: ['smtp'] } } },
+			{
+				name: 'retargetingPostgresApi',
+				required: true,
+				testedBy: 'checkPostgresStore',
+				displayOptions: { show: { store: ['postgres'] } },
+			},
+		],
+		properties: [
+			...storeProperties,
+			{
+				displayName: 'Provider',
+				name: 'provider',
+				type: 'options',
+				noDataExpression: true,
+				options: [{ name: 'SMTP', value: 'smtp', description: 'Any SMTP server or relay' }],
+				default: 'smtp',
+			},
+			...personProperties,
+			{
+				displayName: 'From Email',
+				name: 'fromEmail',
+				type: 'string',
+				placeholder: 'shop@example.com',
+				default: '',
+				required: true,
+			},
+			{ displayName: 'From Name', name: 'fromName', type: 'string', default: '', placeholder: 'The Shop' },
+			{ displayName: 'Reply-To', name: 'replyTo', type: 'string', default: '', placeholder: 'help@example.com' },
+			{
+				displayName: 'Subject',
+				name: 'subject',
+				type: 'string',
+				default: '{{ first_name }}, your cart is waiting',
+				required: true,
+				description: 'Template: {{ name }} takes a value, see HTML Body',
+			},
+			{
+				displayName: 'HTML Body',
+				name: 'html',
+				type: 'string',
+				typeOptions: { rows: 8 },
+				default:
+					'<p>Hello {{ first_name }},</p><p>You left these in your cart:</p>{{ cart_items }}<p><a href="{{ recovery_url }}">Back to your cart</a></p><p style="font-size:12px"><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+				required: true,
+				description:
+					'Template. {{ first_name }}, {{ recovery_url }} (tagged with utm_* and a click ID attribution recognises), {{ unsubscribe_url }}, {{ cart_items }} and {{ recommendations }} (product tables), {{ step }}, {{ campaign }}, and any item field by its path, such as {{ profile.traits.city }}. Every value is HTML-escaped.',
+			},
+			{
+				displayName: 'Text Body',
+				name: 'text',
+				type: 'string',
+				typeOptions: { rows: 4 },
+				default: '',
+				description: 'The plain-text part. Empty: made from the HTML body.',
+			},
+			{
+				displayName: 'Unsubscribe URL',
+				name: 'unsubscribeUrl',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: 'https://shop.example/unsubscribe?p={profile_id}',
+				description:
+					'Sent as the one-click List-Unsubscribe header (RFC 8058) and as {{ unsubscribe_url }}. {profile_id} and {email} are replaced.',
+			},
+			{
+				displayName: 'Campaign',
+				name: 'campaign',
+				type: 'string',
+				default: '',
+				placeholder: 'cart-recovery',
+				description: "Recorded with each send and put in utm_campaign. Empty: the workflow's ID.",
+			},
+			{
+				displayName: 'Idempotency Key',
+				name: 'idempotencyKey',
+				type: 'string',
+				default: '={{ $workflow.id }}:{{ $json.cartId || $json.profileId }}:{{ $json.step || 1 }}',
+				required: true,
+				description:
+					'One email per key, ever: a retried execution skips keys already sent. The default is workflow, cart (or person) and step.',
+			},
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add option',
+				default: {},
+				options: [
+					{
+						displayName: 'Cart Field',
+						name: 'cartField',
+						type: 'string',
+						default: 'cartId',
+						description: 'The item field holding the cart ID',
+					},
+					{
+						displayName: 'Cart Items Field',
+						name: 'cartItemsField',
+						type: 'string',
+						default: 'items',
+						description: 'The item field holding the cart lines, for {{ cart_items }}',
+					},
+					{
+						displayName: 'Currency Field',
+						name: 'currencyField',
+						type: 'string',
+						default: 'currency',
+					},
+					{
+						displayName: 'Dry Run',
+						name: 'dryRun',
+						type: 'boolean',
+						default: false,
+						description: 'Whether to only render each email (subject, HTML, text) into the output: nothing is sent or recorded',
+					},
+					{
+						displayName: 'Max Emails per Window',
+						name: 'capMax',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: 3,
+						description: 'Frequency cap: a person who already got this many emails in the window is skipped. 0: no cap.',
+					},
+					{
+						displayName: 'Recommendations Field',
+						name: 'recommendationsField',
+						type: 'string',
+						default: 'recommendations',
+						description: 'The item field holding recommended products, for {{ recommendations }}',
+					},
+					{
+						displayName: 'Recovery URL Field',
+						name: 'recoveryUrlField',
+						type: 'string',
+						default: 'recoveryUrl',
+						description: 'The item field holding the link back to the cart, for {{ recovery_url }}',
+					},
+					{
+						displayName: 'Require Explicit Consent',
+						name: 'requireExplicitConsent',
+						type: 'boolean',
+						default: true,
+						description: 'Whether the person must have granted email consent. Off: anyone who has not withdrawn it.',
+					},
+					{
+						displayName: 'Step Field',
+						name: 'stepField',
+						type: 'string',
+						default: 'step',
+						description: 'The item field holding the sequence step, recorded with the send and put in utm_content',
+					},
+					{
+						displayName: 'Test Address',
+						name: 'testAddress',
+						type: 'string',
+						default: '',
+						placeholder: 'qa@example.com',
+						description: 'Send every email to this address instead (after the same checks), and record nothing',
+					},
+					{
+						displayName: 'Window (Hours)',
+						name: 'capHours',
+						type: 'number',
+						typeOptions: { minValue: 1 },
+						default: 24,
+						description: 'The frequency cap window',
+					},
+				],
+			},
+		],
+	};
+
+	methods = {
+		credentialTest: {
+			checkPostgresStore,
+			async checkSmtp(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+				const sender = new SmtpSender(smtpSettings(credential.data ?? {}));
+				try {
+					await sender.verify();
+					return { status: 'OK', message: 'Connected to the SMTP server' };
+				} catch (error) {
+					return { status: 'Error', message: `Could not use the SMTP server: ${(error as Error).message}` };
+				} finally {
+					sender.close();
+				}
+			},
+		},
+	};
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		const text = (name: string) => String(this.getNodeParameter(name, 0, '') ?? '').trim();
+		const capMax = Number(options.capMax ?? 3);
+		const settings: EmailSettings = {
+			from: { email: text('fromEmail'), name: text('fromName') || undefined },
+			replyTo: text('replyTo') || undefined,
+			subject: String(this.getNodeParameter('subject', 0, '')),
+			html: String(this.getNodeParameter('html', 0, '')),
+			text: String(this.getNodeParameter('text', 0, '')),
+			unsubscribeUrl: text('unsubscribeUrl'),
+			campaign: text('campaign') || String(this.getWorkflow().id ?? ''),
+			source: 'smtp',
+			requireExplicitConsent: options.requireExplicitConsent !== false,
+			cap: capMax > 0 ? { max: capMax, withinHours: Number(options.capHours ?? 24) } : undefined,
+			testAddress: String(options.testAddress ?? '').trim() || undefined,
+			dryRun: options.dryRun === true,
+			fields: {
+				cartItems: String(options.cartItemsField ?? 'items'),
+				recommendations: String(options.recommendationsField ?? 'recommendations'),
+				recoveryUrl: String(options.recoveryUrlField ?? 'recoveryUrl'),
+				currency: String(options.currencyField ?? 'currency'),
+			},
+		};
+		if (!/^[^\s@]+@[^\s@]+$/.test(settings.from.email)) {
+			throw new NodeOperationError(this.getNode(), 'From Email is not an email address', { description: 'Set the address the emails come from, such as shop@example.com.' });
+		}
+		if (!/^https?:\/\//i.test(settings.unsubscribeUrl)) {
+			throw new NodeOperationError(this.getNode(), 'Unsubscribe URL must be an http(s) link', {
+				description: 'Mailbox providers require a one-click unsubscribe link, such as https://shop.example/unsubscribe?p={profile_id}.',
+			});
+		}
+		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
+		const personField = text('personField') || 'profileId';
+		const stepField = String(options.stepField ?? 'step');
+		const cartField = String(options.cartField ?? 'cartId');
+
+		const store = await storeFor(this);
+		const sender = settings.dryRun ? undefined : new SmtpSender(smtpSettings(await this.getCredentials('retargetingSmtpApi')));
+		const out: INodeExecutionData[] = [];
+		try {
+			for (let start = 0; start < items.length; start += BATCH) {
+				const batch = items.slice(start, start + BATCH);
+				const inputs = batch.map((item, offset): EmailInput => {
+					const key = String(this.getNodeParameter('idempotencyKey', start + offset, '') ?? '').trim();
+					if (!key) {
+						throw new NodeOperationError(this.getNode(), 'The idempotency key is empty', {
+							itemIndex: start + offset,
+							description: 'It must name this email uniquely, such as workflow, cart and step.',
+						});
+					}
+					const step = Number(pathValue(item.json, stepField));
+					return {
+						person: personOfItem(item.json, kind, personField),
+						cartId: cartOfItem(item.json, cartField),
+						key,
+						step: Number.isFinite(step) ? step : null,
+						values: item.json,
+					};
+				});
+				const outcomes = await sendEmails(store.driver, sender, inputs, settings);
+				outcomes.forEach((outcome, offset) => {
+					out.push({ json: { ...batch[offset].json, email: outcome as unknown as IDataObject }, pairedItem: { item: start + offset } });
+				});
+			}
+		} finally {
+			sender?.close();
+		}
+		return [out];
+	}
+}

@@ -1,0 +1,194 @@
+import { createHash } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { pathValue } from '../segments/evaluate';
+import { type PersonInput, SegmentRouter } from '../segments/filter';
+import type { Condition } from '../segments/rules';
+import type { SqlDriver } from '../store/driver';
+import type { ProfileFields } from '../store/rows';
+import { confirmSends, reserveSends, type SendRecord } from './ledger';
+import { productsBlock, renderTemplate, textOfHtml, trackedLink } from './render';
+import type { EmailMessage, SendResult } from './smtp';
+
+export interface EmailSettings {
+	from: { email: string; name?: string };
+	replyTo?: string;
+	subject: string;
+	html: string;
+	/** Empty: made from the HTML. */
+	text: string;
+	/** With `{profile_id}` and `{email}`; becomes the List-Unsubscribe header and {{ unsubscribe_url }}. */
+	unsubscribeUrl: string;
+	campaign: string;
+	/** The provider, as utm_source of links and source of the touchpoint. */
+	source: string;
+	requireExplicitConsent: boolean;
+	cap?: { max: number; withinHours: number };
+	/** Everything goes to this address instead, and nothing is recorded. */
+	testAddress?: string;
+	/** Render only: nothing is sent or recorded. */
+	dryRun: boolean;
+	fields: { cartItems: string; recommendations: string; recoveryUrl: string; currency: string };
+	retry?: { attempts: number; baseDelayMs: number };
+}
+
+export interface EmailInput extends PersonInput {
+	key: string;
+	step: number | null;
+	/** The item's fields, which templates can use. */
+	values: Record<string, unknown>;
+}
+
+export interface EmailOutcome {
+	status: 'sent' | 'skipped' | 'failed' | 'rendered';
+	reason?: string;
+	key: string;
+	to?: string;
+	providerId?: string;
+	attempts?: number;
+	subject?: string;
+	html?: string;
+	text?: string;
+	missingVariables?: string[];
+}
+
+export interface EmailSender {
+	send(message: EmailMessage): Promise<SendResult>;
+}
+
+/** The person's first name, as traits usually spell it. */
+function firstName(profile: ProfileFields): string {
+	const t = profile.traits;
+	const name = t.first_name ?? t.firstName ?? (typeof t.name === 'string' ? t.name.split(' ')[0] : undefined);
+	return typeof name === 'string' ? name : '';
+}
+
+/** Why the guard refused a person, in a marketer's words. */
+function refusal(profile: ProfileFields, settings: EmailSettings, facts: Record<string, unknown>): string {
+	if (profile.suppressed) return `the person is suppressed${profile.suppressedReason ? ` (${profile.suppressedReason})` : ''}`;
+	if (profile.consent.email === false) return 'the person withdrew email consent';
+	if (settings.requireExplicitConsent && profile.consent.email !== true) return 'the person never gave email consent';
+	if (settings.cap && Number(facts['email sends'] ?? 0) >= settings.cap.max) {
+		return `frequency cap: ${settings.cap.max} email(s) within ${settings.cap.withinHours} h already`;
+	}
+	return 'the person may not be emailed';
+}
+
+/**
+ * Sends one email per item, each guarded in this order: the person is in the store and has an
+ * email address, consent, not suppressed, frequency cap, and the idempotency key (recorded before
+ * the provider is called and confirmed after), so a retried execution never sends twice.
+ */
+export async function sendEmails(
+	db: SqlDriver,
+	sender: EmailSender | undefined,
+	inputs: EmailInput[],
+	settings: EmailSettings,
+	now = Date.now(),
+): Promise<EmailOutcome[]> {
+	const guard: Condition[] = [{ type: 'consent', channel: 'email', explicit: settings.requireExplicitConsent }, { type: 'notSuppressed' }];
+	if (settings.cap) guard.push({ type: 'frequencyCap', channel: 'email', max: settings.cap.max, withinHours: settings.cap.withinHours });
+	const router = new SegmentRouter(db, { segments: [{ name: 'may be emailed', groups: [guard] }], firstOnly: true, holdoutPercent: 0, campaign: settings.campaign, now });
+	const routed = await router.route(inputs);
+	const live = !settings.dryRun && !settings.testAddress;
+
+	const outcomes: EmailOutcome[] = inputs.map((input) => ({ status: 'skipped', key: input.key }));
+	const planned: Array<{ index: number; record: SendRecord; profile: ProfileFields }> = [];
+	const keys = new Set<string>();
+	routed.forEach((r, i) => {
+		const { key, step } = inputs[i];
+		if (!r.profile) return void (outcomes[i].reason = r.segment.reason);
+		if (!r.profile.email) return void (outcomes[i].reason = 'the person has no email address');
+		if (r.segment.matched.length === 0) return void (outcomes[i].reason = refusal(r.profile, settings, r.segment.facts));
+		if (keys.has(key)) return void (outcomes[i].reason = 'another item of this run has the same idempotency key');
+		keys.add(key);
+		planned.push({ index: i, record: { key, profileId: r.profile.id, channel: 'email', campaign: settings.campaign || null, step }, profile: r.profile });
+	});
+
+	const reservations = live ? await reserveSends(db, planned.map((p) => p.record), new Date(now)) : undefined;
+	const confirmations: Parameters<typeof confirmSends>[1] = [];
+	for (const { index, record, profile } of planned) {
+		const outcome = outcomes[index];
+		const reservation = reservations?.get(record.key);
+		if (reservation === 'sent') {
+			outcome.reason = 'already sent (same idempotency key)';
+			continue;
+		}
+		if (reservation === 'pending') {
+			outcome.reason = 'an earlier attempt with this idempotency key was never confirmed; not sent again, to avoid a double';
+			continue;
+		}
+		const clickId = createHash('sha256').update(record.key).digest('hex').slice(0, 16);
+		const message = render(inputs[index], profile, settings, clickId);
+		outcome.to = settings.testAddress || profile.email!;
+		outcome.subject = message.subject;
+		if (message.missing.length) outcome.missingVariables = message.missing;
+		if (settings.dryRun || !sender) {
+			Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
+			continue;
+		}
+		const { result, attempts } = await withRetries(() => sender.send({ ...message, to: outcome.to! }), settings.retry ?? { attempts: 3, baseDelayMs: 1000 });
+		outcome.attempts = attempts;
+		if (result.ok) Object.assign(outcome, { status: 'sent', providerId: result.providerId });
+		else Object.assign(outcome, { status: 'failed', reason: result.reason });
+		if (live) confirmations.push({ record, sent: result.ok, clickId, source: settings.source });
+	}
+	if (live) await confirmSends(db, confirmations, new Date(now));
+	return outcomes;
+}
+
+/** The message of one item: templates filled, recovery link tagged, unsubscribe headers set. */
+function render(input: EmailInput, profile: ProfileFields, settings: EmailSettings, clickId: string): Omit<EmailMessage, 'to'> & { missing: string[] } {
+	const { values, step } = input;
+	const currency = String(pathValue(values, settings.fields.currency) ?? 'EUR');
+	const recovery = pathValue(values, settings.fields.recoveryUrl);
+	const unsubscribe = settings.unsubscribeUrl.replace(/\{(profile_id|email)\}/g, (_, k: string) =>
+		encodeURIComponent(k === 'email' ? profile.email! : profile.id),
+	);
+	const all = {
+		...values,
+		profile,
+		first_name: firstName(profile),
+		step,
+		campaign: settings.campaign,
+		unsubscribe_url: unsubscribe,
+		...(typeof recovery === 'string' && recovery
+			? { recovery_url: trackedLink(recovery, { source: settings.source, campaign: settings.campaign, content: step === null ? undefined : `step-${step}`, clickId }) }
+			: {}),
+	};
+	const blocks = {
+		cart_items: productsBlock(pathValue(values, settings.fields.cartItems), currency),
+		recommendations: productsBlock(pathValue(values, settings.fields.recommendations), currency),
+	};
+	const subject = renderTemplate(settings.subject, all, 'text', blocks);
+	const html = renderTemplate(settings.html, all, 'html', blocks);
+	const text = settings.text ? renderTemplate(settings.text, all, 'text', blocks) : { output: textOfRenderedHtml(settings.html, all, blocks), missing: [] };
+	return {
+		from: settings.from,
+		replyTo: settings.replyTo,
+		subject: subject.output.replace(/[\r\n]+/g, ' ').trim(),
+		html: html.output,
+		text: text.output,
+		headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+		missing: [...new Set([...subject.missing, ...html.missing, ...text.missing])],
+	};
+}
+
+/** The plain-text part made from the HTML template, with the blocks in their own text form. */
+function textOfRenderedHtml(template: string, values: Record<string, unknown>, blocks: Record<string, { html: string; text: string }>): string {
+	const marks = Object.fromEntries(Object.keys(blocks).map((name) => [name, { html: `\uE000${name}\uE000`, text: '' }]));
+	const text = textOfHtml(renderTemplate(template, values, 'html', marks).output);
+	return text.replace(/\uE000([\w-]+)\uE000/g, (_, name: string) => blocks[name].text);
+}
+
+/** Retries what may succeed later, waiting twice as long each time. */
+async function withRetries(attempt: () => Promise<SendResult>, policy: { attempts: number; baseDelayMs: number }): Promise<{ result: SendResult; attempts: number }> {
+	let result = await attempt();
+	let attempts = 1;
+	while (!result.ok && result.retryable && attempts < policy.attempts) {
+		await sleep(policy.baseDelayMs * 2 ** (attempts - 1));
+		result = await attempt();
+		attempts++;
+	}
+	return { result, attempts };
+}

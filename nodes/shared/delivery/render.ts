@@ -1,0 +1,117 @@
+import { pathValue } from '../segments/evaluate';
+
+/** What a message template can use: the item's fields, plus the values ESP Send computes. */
+export type TemplateValues = Record<string, unknown>;
+
+const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
+
+export function escapeHtml(text: string): string {
+	return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
+}
+
+/** A cart line as the Segment spec and the store name its fields. */
+interface CartLine {
+	name?: unknown;
+	productId?: unknown;
+	product_id?: unknown;
+	price?: unknown;
+	quantity?: unknown;
+	url?: unknown;
+	imageUrl?: unknown;
+	image_url?: unknown;
+}
+
+const money = (value: unknown, currency: string) => {
+	const n = Number(value);
+	if (!Number.isFinite(n)) return '';
+	try {
+		return new Intl.NumberFormat('en', { style: 'currency', currency: currency || 'EUR' }).format(n);
+	} catch {
+		return `${n.toFixed(2)} ${currency}`.trim();
+	}
+};
+
+/** The items of a cart (or recommended products) as an HTML table and as plain-text lines. */
+export function productsBlock(lines: unknown, currency: string): { html: string; text: string } {
+	const list = (Array.isArray(lines) ? lines : []) as CartLine[];
+	if (list.length === 0) return { html: '', text: '' };
+	const rows = list.map((line) => {
+		const name = String(line.name ?? line.productId ?? line.product_id ?? '');
+		const quantity = Number(line.quantity ?? 1) || 1;
+		return { name, quantity, price: money(line.price, currency), url: typeof line.url === 'string' ? line.url : '' };
+	});
+	const html = [
+		'<table role="presentation" cellpadding="6" style="border-collapse:collapse">',
+		...rows.map((r) => {
+			const name = r.url && /^https?:\/\//i.test(r.url) ? `<a href="${escapeHtml(r.url)}">${escapeHtml(r.name)}</a>` : escapeHtml(r.name);
+			return `<tr><td>${name}</td><td>× ${r.quantity}</td><td style="text-align:right">${escapeHtml(r.price)}</td></tr>`;
+		}),
+		'</table>',
+	].join('');
+	const text = rows.map((r) => `- ${r.name} × ${r.quantity}${r.price ? `  ${r.price}` : ''}${r.url ? `  ${r.url}` : ''}`).join('\n');
+	return { html, text };
+}
+
+/**
+ * Fills `{{ name }}` placeholders (dotted paths into `values`). In HTML every value is escaped,
+ * except the blocks ESP Send builds itself (`blocks`, already safe HTML). Returns the names that
+ * had no value, which render as nothing.
+ */
+export function renderTemplate(
+	template: string,
+	values: TemplateValues,
+	mode: 'html' | 'text',
+	blocks: Record<string, { html: string; text: string }> = {},
+): { output: string; missing: string[] } {
+	const missing: string[] = [];
+	const output = template.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (_, name: string) => {
+		if (name in blocks) return blocks[name][mode];
+		const value = pathValue(values, name);
+		if (value === undefined || value === null || value === '') {
+			missing.push(name);
+			return '';
+		}
+		const text = typeof value === 'object' ? JSON.stringify(value) : String(value);
+		return mode === 'html' ? escapeHtml(text) : text;
+	});
+	return { output, missing: [...new Set(missing)] };
+}
+
+/** A plain-text part from HTML, for when none is given: tags dropped, links and line breaks kept. */
+export function textOfHtml(html: string): string {
+	return html
+		.replace(/<(style|script)[\s\S]*?<\/\1>/gi, '')
+		.replace(/<a\s[^>]*href="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi, '$2 ($1)')
+		.replace(/<br\s*\/?>|<\/(p|div|tr|h[1-6]|li)>/gi, '\n')
+		.replace(/<[^>]+>/g, '')
+		.replace(/&lt;/g, '<')
+		.replace(/&gt;/g, '>')
+		.replace(/&quot;/g, '"')
+		.replace(/&#39;/g, "'")
+		.replace(/&amp;/g, '&')
+		.replace(/[ \t]+\n/g, '\n')
+		.replace(/\n{3,}/g, '\n\n')
+		.trim();
+}
+
+/**
+ * A link that attribution recognises: utm_source, utm_medium=email, utm_campaign, utm_content (the
+ * step) and rt_cid, a click id unique to this message. Parameters the link already has are kept.
+ */
+export function trackedLink(url: string, tags: { source: string; campaign: string; content?: string; clickId: string }): string {
+	let parsed: URL;
+	try {
+		parsed = new URL(url);
+	} catch {
+		return url;
+	}
+	const set = (key: string, value: string | undefined) => {
+		if (value && !parsed.searchParams.has(key)) parsed.searchParams.set(key, value);
+	};
+	set('utm_source', tags.source);
+	set('utm_medium', 'email');
+	set('utm_campaign', tags.campaign);
+	set('utm_content', tags.content);
+	parsed.searchParams.set('rt_cid', tags.clickId);
+	return parsed.toString();
+}

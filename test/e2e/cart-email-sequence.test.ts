@@ -1,0 +1,93 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+
+import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
+import { startTestInstance } from '../harness/instance.ts';
+import { repoRoot } from '../harness/paths.ts';
+import { decoded, TestSmtpServer } from '../harness/smtp.ts';
+
+const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
+
+describe('the shipped cart-abandonment email sequence in a real n8n, sending to a real SMTP server', () => {
+	let n8n: N8nInstance & { dispose(): Promise<void> };
+	const smtp = new TestSmtpServer();
+	let smtpPort: number;
+
+	beforeAll(async () => {
+		smtpPort = await smtp.start();
+		n8n = await startTestInstance();
+	}, 300_000);
+
+	afterAll(async () => {
+		await n8n?.dispose();
+		await smtp.stop();
+	}, 60_000);
+
+	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent', async () => {
+		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop', { writeKey: WRITE_KEY });
+		const mail = await n8n.createCredential('retargetingSmtpApi', 'Mail', { host: '127.0.0.1', port: smtpPort, secure: false });
+		await n8n.publishWorkflow({
+			name: 'Collect',
+			nodes: [
+				{
+					id: randomUUID(),
+					name: 'Tracking Trigger',
+					type: 'n8n-nodes-retargeting.trackingTrigger',
+					typeVersion: 1,
+					position: [0, 0],
+					parameters: { path: 'shop' },
+					credentials: { retargetingTrackingApi: { id: source, name: 'Shop' } },
+				},
+			],
+			connections: {},
+		});
+		await n8n.waitForWebhook('shop');
+		const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+		const checkout = (who: string, consent?: boolean) => [
+			{
+				type: 'identify',
+				anonymousId: who,
+				traits: { email: `${who}@example.com`, first_name: who[0].toUpperCase() + who.slice(1) },
+				context: consent === undefined ? {} : { consent: { email: consent } },
+				timestamp: ago(20),
+			},
+			{
+				type: 'track',
+				event: 'Checkout Started',
+				anonymousId: who,
+				timestamp: ago(10),
+				properties: { cart_id: `c-${who}`, value: 25, currency: 'EUR', products: [{ product_id: 'sku-1', name: 'Tea & <Biscuits>', price: 12.5, quantity: 2 }] },
+			},
+		];
+		// Ada opted in; Bob withdrew (the trigger ends his sequence); Carol never said (the filter stops her).
+		expect(await n8n.track('shop', WRITE_KEY, [...checkout('ada', true), ...checkout('bob', false), ...checkout('carol')])).toMatchObject({ accepted: 6, rejected: 0 });
+
+		// The shipped file, with its steps shortened to seconds, the SMTP credential set, and the
+		// holdout off so that both people are treated.
+		const template = JSON.parse(readFileSync(path.join(repoRoot(), 'workflows', 'cart-abandonment-email-sequence.json'), 'utf8')) as WorkflowJson;
+		const node = (name: string) => template.nodes.find((n) => n.name === name) as unknown as { parameters: Record<string, unknown>; credentials?: unknown };
+		node('Abandoned Cart Trigger').parameters.steps = '5s, 10m, 20m';
+		node('Still abandoned?').parameters.holdoutPercent = 0;
+		node('ESP Send').credentials = { retargetingSmtpApi: { id: mail, name: 'Mail' } };
+		const workflowId = await n8n.publishWorkflow({ name: template.name, nodes: template.nodes, connections: template.connections });
+
+		await smtp.waitFor(1, 90_000);
+		const [execution] = await n8n.waitForExecutions(workflowId, 1, 30_000);
+		const run = execution.data!.resultData.runData;
+		const sent = run['ESP Send'][0].data!.main[0]!.map((i) => i.json.email as { status: string; to: string; subject: string });
+		expect(sent).toEqual([expect.objectContaining({ status: 'sent', to: 'ada@example.com', subject: 'Ada, your cart is waiting' })]);
+		const emitted = run['Abandoned Cart Trigger'][0].data!.main[0]!.map((i) => i.json.cartId);
+		expect(emitted.sort()).toEqual(['c-ada', 'c-carol']);
+		const notSent = run['Not sent (ordered, opted out, capped)'][0].data!.main[0]!.map((i) => (i.json.profile as { email: string }).email);
+		expect(notSent).toEqual(['carol@example.com']);
+
+		expect(smtp.messages.map((m) => m.to)).toEqual([['ada@example.com']]);
+		const raw = decoded(smtp.messages[0].raw);
+		expect(raw).toMatch(/List-Unsubscribe: <https:\/\/shop\.example\/unsubscribe\?p=[0-9a-f-]{36}>/);
+		expect(raw).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
+		expect(raw).toContain('Tea &amp; &lt;Biscuits&gt;');
+		expect(raw).toMatch(/href="https:\/\/shop\.example\/cart\/restore\?cart=c-ada&amp;utm_source=smtp&amp;utm_medium=email&amp;utm_campaign=cart-recovery&amp;utm_content=step-1&amp;rt_cid=[0-9a-f]{16}"/);
+		expect(raw).not.toContain('COMEBACK10');
+	}, 240_000);
+});

@@ -1,0 +1,51 @@
+import { escapeHtml, productsBlock, renderTemplate, textOfHtml, trackedLink } from '../../nodes/shared/delivery/render';
+
+describe('email templates', () => {
+	it('escapes every value in HTML, and nothing in text', () => {
+		const values = { first_name: `<script>alert("x")</script> & 'co'`, profile: { traits: { city: 'Lyon' } } };
+		expect(renderTemplate('<p>{{ first_name }} in {{profile.traits.city}}</p>', values, 'html')).toEqual({
+			output: '<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39; in Lyon</p>',
+			missing: [],
+		});
+		expect(renderTemplate('{{ first_name }}', values, 'text').output).toBe(`<script>alert("x")</script> & 'co'`);
+		expect(escapeHtml('"<&>\'')).toBe('&quot;&lt;&amp;&gt;&#39;');
+	});
+
+	it('reports the placeholders that had no value, which render as nothing', () => {
+		expect(renderTemplate('Hi {{ first_name }}{{ coupon }}{{ coupon }}', { first_name: '' }, 'text')).toEqual({ output: 'Hi ', missing: ['first_name', 'coupon'] });
+	});
+
+	it('builds a product table with escaped names and only http(s) links, and a text list', () => {
+		const block = productsBlock(
+			[
+				{ name: 'Mug <b>', price: 12.5, quantity: 2, url: 'https://shop.example/mug?a=1&b=2' },
+				{ product_id: 'sku-9', price: 'n/a', url: 'javascript:alert(1)' },
+			],
+			'EUR',
+		);
+		expect(block.html).toContain('<a href="https://shop.example/mug?a=1&amp;b=2">Mug &lt;b&gt;</a>');
+		expect(block.html).toContain('<td>sku-9</td>');
+		expect(block.html).not.toContain('javascript:');
+		expect(block.text).toBe('- Mug <b> × 2  €12.50  https://shop.example/mug?a=1&b=2\n- sku-9 × 1  javascript:alert(1)');
+		expect(productsBlock(undefined, 'EUR')).toEqual({ html: '', text: '' });
+	});
+
+	it('tags links with utm fields and a click id, keeping what the link already has', () => {
+		const link = new URL(trackedLink('https://shop.example/cart?id=7&utm_source=crm', { source: 'smtp', campaign: 'cart', content: 'step-2', clickId: 'abc' }));
+		expect(Object.fromEntries(link.searchParams)).toEqual({
+			id: '7',
+			utm_source: 'crm',
+			utm_medium: 'email',
+			utm_campaign: 'cart',
+			utm_content: 'step-2',
+			rt_cid: 'abc',
+		});
+		expect(trackedLink('not a url', { source: 's', campaign: 'c', clickId: 'x' })).toBe('not a url');
+	});
+
+	it('makes a plain-text part from HTML', () => {
+		expect(textOfHtml('<style>p{}</style><p>Hello &amp; welcome</p><p><a href="https://x.example/a">Back</a><br>Bye</p>')).toBe(
+			'Hello & welcome\nBack (https://x.example/a)\nBye',
+		);
+	});
+});
