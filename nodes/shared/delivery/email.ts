@@ -95,12 +95,19 @@ export async function sendEmails(
 	const outcomes: EmailOutcome[] = inputs.map((input) => ({ status: 'skipped', key: input.key }));
 	const planned: Array<{ index: number; record: SendRecord; profile: ProfileFields }> = [];
 	const keys = new Set<string>();
+	const plannedFor = new Map<string, number>();
 	routed.forEach((r, i) => {
 		const { key, step } = inputs[i];
 		if (!r.profile) return void (outcomes[i].reason = r.segment.reason);
 		if (!r.profile.email) return void (outcomes[i].reason = 'the person has no email address');
 		if (r.segment.matched.length === 0) return void (outcomes[i].reason = refusal(r.profile, settings, r.segment.facts));
 		if (keys.has(key)) return void (outcomes[i].reason = 'another item of this run has the same idempotency key');
+		// The cap counts what this run already plans for the person, not only what the store holds.
+		const earlier = plannedFor.get(r.profile.id) ?? 0;
+		if (settings.cap && Number(r.segment.facts['email sends'] ?? 0) + earlier >= settings.cap.max) {
+			return void (outcomes[i].reason = `frequency cap: ${settings.cap.max} email(s) within ${settings.cap.withinHours} h already`);
+		}
+		plannedFor.set(r.profile.id, earlier + 1);
 		keys.add(key);
 		planned.push({ index: i, record: { key, profileId: r.profile.id, channel: 'email', campaign: settings.campaign || null, step }, profile: r.profile });
 	});
