@@ -39,7 +39,7 @@ export class EspSend implements INodeType {
 		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
 		group: ['output'],
 		version: 1,
-		subtitle: '={{$parameter["dryRun"] ? "dry run" : $parameter["provider"]}}',
+		subtitle: '={{$parameter["options"]?.dryRun ? "dry run" : $parameter["provider"]}}',
 		description: 'Send the retargeting email, after consent, suppression, frequency cap and idempotency checks',
 		defaults: { name: 'ESP Send' },
 		usableAsTool: true,
@@ -79,9 +79,9 @@ export class EspSend implements INodeType {
 				displayName: 'Subject',
 				name: 'subject',
 				type: 'string',
-				default: '{{ first_name }}, your cart is waiting',
+				default: '{first_name}, your cart is waiting',
 				required: true,
-				description: 'Template: {{ name }} takes a value, see HTML Body',
+				description: 'Template: {name} takes a value, see HTML Body',
 			},
 			{
 				displayName: 'HTML Body',
@@ -89,10 +89,10 @@ export class EspSend implements INodeType {
 				type: 'string',
 				typeOptions: { rows: 8 },
 				default:
-					'<p>Hello {{ first_name }},</p><p>You left these in your cart:</p>{{ cart_items }}<p><a href="{{ recovery_url }}">Back to your cart</a></p><p style="font-size:12px"><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+					'<p>Hello {first_name},</p><p>You left these in your cart:</p>{cart_items}<p><a href="{recovery_url}">Back to your cart</a></p><p style="font-size:12px"><a href="{unsubscribe_url}">Unsubscribe</a></p>',
 				required: true,
 				description:
-					'Template. {{ first_name }}, {{ recovery_url }} (tagged with utm_* and a click ID attribution recognises), {{ unsubscribe_url }}, {{ cart_items }} and {{ recommendations }} (product tables), {{ step }}, {{ campaign }}, and any item field by its path, such as {{ profile.traits.city }}. Every value is HTML-escaped.',
+					'Template. {first_name}, {recovery_url} (tagged with utm_* and a click ID attribution recognises), {unsubscribe_url}, {cart_items} and {recommendations} (product tables), {step}, {campaign}, and any item field by its path, such as {profile.traits.city}. Every value is HTML-escaped.',
 			},
 			{
 				displayName: 'Text Body',
@@ -110,7 +110,7 @@ export class EspSend implements INodeType {
 				required: true,
 				placeholder: 'https://shop.example/unsubscribe?p={profile_id}',
 				description:
-					'Sent as the one-click List-Unsubscribe header (RFC 8058) and as {{ unsubscribe_url }}. {profile_id} and {email} are replaced.',
+					'Sent as the one-click List-Unsubscribe header (RFC 8058) and as {unsubscribe_url}. {profile_id} and {email} are replaced.',
 			},
 			{
 				displayName: 'Campaign',
@@ -124,10 +124,10 @@ export class EspSend implements INodeType {
 				displayName: 'Idempotency Key',
 				name: 'idempotencyKey',
 				type: 'string',
-				default: '={{ $workflow.id }}:{{ $json.cartId || $json.profileId }}:{{ $json.step || 1 }}',
-				required: true,
+				default: '',
+				placeholder: 'Workflow, cart (else person) and step',
 				description:
-					'One email per key, ever: a retried execution skips keys already sent. The default is workflow, cart (or person) and step.',
+					'One email per key, ever: a retried execution skips keys already sent. Empty: the workflow ID, the cart (else the person) and the step, read from the fields set below.',
 			},
 			{
 				displayName: 'Options',
@@ -148,7 +148,7 @@ export class EspSend implements INodeType {
 						name: 'cartItemsField',
 						type: 'string',
 						default: 'items',
-						description: 'The item field holding the cart lines, for {{ cart_items }}',
+						description: 'The item field holding the cart lines, for {cart_items}',
 					},
 					{
 						displayName: 'Currency Field',
@@ -176,14 +176,14 @@ export class EspSend implements INodeType {
 						name: 'recommendationsField',
 						type: 'string',
 						default: 'recommendations',
-						description: 'The item field holding recommended products, for {{ recommendations }}',
+						description: 'The item field holding recommended products, for {recommendations}',
 					},
 					{
 						displayName: 'Recovery URL Field',
 						name: 'recoveryUrlField',
 						type: 'string',
 						default: 'recoveryUrl',
-						description: 'The item field holding the link back to the cart, for {{ recovery_url }}',
+						description: 'The item field holding the link back to the cart, for {recovery_url}',
 					},
 					{
 						displayName: 'Require Explicit Consent',
@@ -240,16 +240,9 @@ export class EspSend implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-		const text = (name: string) => String(this.getNodeParameter(name, 0, '') ?? '').trim();
 		const capMax = Number(options.capMax ?? 3);
 		const settings: EmailSettings = {
-			from: { email: text('fromEmail'), name: text('fromName') || undefined },
-			replyTo: text('replyTo') || undefined,
-			subject: String(this.getNodeParameter('subject', 0, '')),
-			html: String(this.getNodeParameter('html', 0, '')),
-			text: String(this.getNodeParameter('text', 0, '')),
-			unsubscribeUrl: text('unsubscribeUrl'),
-			campaign: text('campaign') || String(this.getWorkflow().id ?? ''),
+			campaign: String(this.getNodeParameter('campaign', 0, '') ?? '').trim() || String(this.getWorkflow().id ?? ''),
 			source: 'smtp',
 			requireExplicitConsent: options.requireExplicitConsent !== false,
 			cap: capMax > 0 ? { max: capMax, withinHours: Number(options.capHours ?? 24) } : undefined,
@@ -262,18 +255,49 @@ export class EspSend implements INodeType {
 				currency: String(options.currencyField ?? 'currency'),
 			},
 		};
-		if (!/^[^\s@]+@[^\s@]+$/.test(settings.from.email)) {
-			throw new NodeOperationError(this.getNode(), 'From Email is not an email address', { description: 'Set the address the emails come from, such as shop@example.com.' });
-		}
-		if (!/^https?:\/\//i.test(settings.unsubscribeUrl)) {
-			throw new NodeOperationError(this.getNode(), 'Unsubscribe URL must be an http(s) link', {
-				description: 'Mailbox providers require a one-click unsubscribe link, such as https://shop.example/unsubscribe?p={profile_id}.',
-			});
-		}
 		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
-		const personField = text('personField') || 'profileId';
+		const personField = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
 		const stepField = String(options.stepField ?? 'step');
 		const cartField = String(options.cartField ?? 'cartId');
+		const workflowId = String(this.getWorkflow().id ?? '');
+
+		/** The item's message and key, or why it cannot be sent (a setting the marketer must fix). */
+		const inputOf = (item: INodeExecutionData, i: number): EmailInput => {
+			const text = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim();
+			const content = {
+				from: { email: text('fromEmail'), name: text('fromName') || undefined },
+				replyTo: text('replyTo') || undefined,
+				subject: String(this.getNodeParameter('subject', i, '') ?? ''),
+				html: String(this.getNodeParameter('html', i, '') ?? ''),
+				text: String(this.getNodeParameter('text', i, '') ?? ''),
+				unsubscribeUrl: text('unsubscribeUrl'),
+			};
+			if (!/^[^\s@,;<>"]+@[^\s@,;<>"]+$/.test(content.from.email)) {
+				throw new NodeOperationError(this.getNode(), 'From Email is not an email address', {
+					itemIndex: i,
+					description: 'Set the address the emails come from, such as shop@example.com.',
+				});
+			}
+			if (!/^https?:\/\//i.test(content.unsubscribeUrl)) {
+				throw new NodeOperationError(this.getNode(), 'Unsubscribe URL must be an http(s) link', {
+					itemIndex: i,
+					description: 'Mailbox providers require a one-click unsubscribe link, such as https://shop.example/unsubscribe?p={profile_id}.',
+				});
+			}
+			const person = personOfItem(item.json, kind, personField);
+			const cartId = cartOfItem(item.json, cartField);
+			const stepValue = Number(pathValue(item.json, stepField));
+			const step = Number.isFinite(stepValue) ? stepValue : null;
+			// Default: workflow, cart (else person) and step, from the fields the node is told to read.
+			const key = text('idempotencyKey') || (person ? [workflowId, cartId ?? `${person.kind}:${person.value}`, step ?? 1].join(':') : '');
+			if (!key) {
+				throw new NodeOperationError(this.getNode(), `The item has no "${personField}" to find the person by`, {
+					itemIndex: i,
+					description: 'Set "Person Field" to the field that holds the ID, such as profileId or customer.email.',
+				});
+			}
+			return { person, cartId, key, step, values: item.json, content };
+		};
 
 		const store = await storeFor(this);
 		const sender = settings.dryRun ? undefined : new SmtpSender(smtpSettings(await this.getCredentials('retargetingSmtpApi')));
@@ -281,26 +305,32 @@ export class EspSend implements INodeType {
 		try {
 			for (let start = 0; start < items.length; start += BATCH) {
 				const batch = items.slice(start, start + BATCH);
-				const inputs = batch.map((item, offset): EmailInput => {
-					const key = String(this.getNodeParameter('idempotencyKey', start + offset, '') ?? '').trim();
-					if (!key) {
-						throw new NodeOperationError(this.getNode(), 'The idempotency key is empty', {
-							itemIndex: start + offset,
-							description: 'It must name this email uniquely, such as workflow, cart and step.',
-						});
+				const inputs: Array<{ offset: number; input: EmailInput }> = [];
+				const errors = new Map<number, string>();
+				batch.forEach((item, offset) => {
+					try {
+						inputs.push({ offset, input: inputOf(item, start + offset) });
+					} catch (error) {
+						if (!this.continueOnFail()) {
+							throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: start + offset });
+						}
+						errors.set(offset, (error as Error).message);
 					}
-					const step = Number(pathValue(item.json, stepField));
-					return {
-						person: personOfItem(item.json, kind, personField),
-						cartId: cartOfItem(item.json, cartField),
-						key,
-						step: Number.isFinite(step) ? step : null,
-						values: item.json,
-					};
 				});
-				const outcomes = await sendEmails(store.driver, sender, inputs, settings);
-				outcomes.forEach((outcome, offset) => {
-					out.push({ json: { ...batch[offset].json, email: outcome as unknown as IDataObject }, pairedItem: { item: start + offset } });
+				let outcomes;
+				try {
+					outcomes = await sendEmails(store.driver, sender, inputs.map((x) => x.input), settings);
+				} catch (error) {
+					throw new NodeOperationError(this.getNode(), (error as Error).message, {
+						description: 'Check the host, port, TLS setting and login of the Retargeting SMTP API credential. Nothing of this batch was sent.',
+					});
+				}
+				const byOffset = new Map(inputs.map((x, k) => [x.offset, outcomes[k]]));
+				batch.forEach((item, offset) => {
+					const send = byOffset.get(offset) ?? { status: 'failed', reason: errors.get(offset) };
+					const json: IDataObject = { ...item.json, send: send as unknown as IDataObject };
+					if (send.status === 'failed' && this.continueOnFail()) json.error = send.reason;
+					out.push({ json, pairedItem: { item: start + offset } });
 				});
 			}
 		} finally {

@@ -75,7 +75,7 @@ describe('the shipped cart-abandonment email sequence in a real n8n, sending to 
 		await smtp.waitFor(1, 90_000);
 		const [execution] = await n8n.waitForExecutions(workflowId, 1, 30_000);
 		const run = execution.data!.resultData.runData;
-		const sent = run['ESP Send'][0].data!.main[0]!.map((i) => i.json.email as { status: string; to: string; subject: string });
+		const sent = run['ESP Send'][0].data!.main[0]!.map((i) => i.json.send as { status: string; to: string; subject: string });
 		expect(sent).toEqual([expect.objectContaining({ status: 'sent', to: 'ada@example.com', subject: 'Ada, your cart is waiting' })]);
 		const emitted = run['Abandoned Cart Trigger'][0].data!.main[0]!.map((i) => i.json.cartId);
 		expect(emitted.sort()).toEqual(['c-ada', 'c-carol']);

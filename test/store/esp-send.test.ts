@@ -1,4 +1,4 @@
-import { type EmailInput, type EmailSettings, sendEmails } from '../../nodes/shared/delivery/email.ts';
+import { type EmailInput, type EmailSender, type EmailSettings, type MessageContent, sendEmails } from '../../nodes/shared/delivery/email.ts';
 import { SmtpSender } from '../../nodes/shared/delivery/smtp.ts';
 import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
@@ -45,13 +45,15 @@ describe.each(BACKENDS)('ESP Send over SMTP on %s', (_name, makeFixture) => {
 		await fixture.dispose();
 	});
 
-	const settings = (changes: Partial<EmailSettings> = {}): EmailSettings => ({
+	const content: MessageContent = {
 		from: { email: 'shop@example.com', name: 'The Shop' },
 		replyTo: 'help@example.com',
-		subject: 'Hi {{ first_name }}, your cart is waiting',
-		html: '<p>Hello {{ first_name }},</p>{{ cart_items }}<p><a href="{{ recovery_url }}">Back to your cart</a> {{ coupon }}</p><p><a href="{{ unsubscribe_url }}">Unsubscribe</a></p>',
+		subject: 'Hi {first_name}, your cart is waiting',
+		html: '<p>Hello {first_name},</p>{cart_items}<p><a href="{recovery_url}">Back to your cart</a> {coupon}</p><p><a href="{unsubscribe_url}">Unsubscribe</a></p>',
 		text: '',
 		unsubscribeUrl: 'https://shop.example/unsubscribe?p={profile_id}',
+	};
+	const settings = (changes: Partial<EmailSettings> = {}): EmailSettings => ({
 		campaign: 'cart-recovery',
 		source: 'smtp',
 		requireExplicitConsent: true,
@@ -64,6 +66,7 @@ describe.each(BACKENDS)('ESP Send over SMTP on %s', (_name, makeFixture) => {
 		person: { kind: 'userId', value: userId },
 		key: `wf:${userId}:${step}`,
 		step,
+		content,
 		values: {
 			cartId: `c-${userId}`,
 			currency: 'EUR',
@@ -165,5 +168,34 @@ describe.each(BACKENDS)('ESP Send over SMTP on %s', (_name, makeFixture) => {
 		expect(smtp.messages.map((m) => m.to)).toEqual([['qa@example.com']]);
 		expect(await store.driver.all('SELECT * FROM rt_sends')).toEqual([]);
 		expect((await sendEmails(store.driver, sender, [item('ada')], settings(), T))[0].status).toBe('sent');
+	});
+
+	it('an unclear outcome stays pending (never sent again); an unusable server stops the run and keeps nothing reserved', async () => {
+		const dropped: EmailSender = { send: async () => ({ ok: false, retryable: false, unknown: true, reason: 'connection reset' }) };
+		const [unclear] = await sendEmails(store.driver, dropped, [item('ada')], settings(), T);
+		expect(unclear).toMatchObject({ status: 'failed', attempts: 1 });
+		expect(await store.driver.all('SELECT status FROM rt_sends')).toEqual([{ status: 'pending' }]);
+		expect((await sendEmails(store.driver, sender, [item('ada')], settings(), T))[0].reason).toMatch(/never confirmed/);
+
+		const refused: EmailSender = { send: async () => ({ ok: false, retryable: false, fatal: true, reason: '535 authentication failed' }) };
+		await expect(sendEmails(store.driver, refused, [item('grey'), item('nobody-asked')], settings({ requireExplicitConsent: false }), T)).rejects.toThrow(
+			'the email server cannot be used: 535 authentication failed',
+		);
+		expect(await store.driver.all("SELECT idempotency_key FROM rt_sends WHERE idempotency_key <> 'wf:ada:1'")).toEqual([]);
+		expect((await sendEmails(store.driver, sender, [item('grey')], settings(), T))[0].status).toBe('sent');
+	});
+
+	it('bad cart lines (null, a price that is not a number) do not stop an email; every send is confirmed', async () => {
+		const broken = { ...item('grey'), content: { ...content, html: '{cart_items}' }, values: { items: [null, { name: 'Tea', price: 'x' }] } };
+		const outcomes = await sendEmails(store.driver, sender, [item('ada'), broken as EmailInput], settings(), T);
+		expect(outcomes.map((o) => o.status)).toEqual(['sent', 'sent']);
+		expect(await store.driver.all("SELECT status FROM rt_sends WHERE status <> 'sent'")).toEqual([]);
+	});
+
+	it('refuses an address that is a list, and keeps the real person unsubscribe link out of test mails', async () => {
+		await store.appendEvents([at(T, { type: 'identify', userId: 'list', traits: { email: 'a@example.com, b@example.com' }, context: { consent: { email: true } } })]);
+		expect((await sendEmails(store.driver, sender, [item('list')], settings(), T))[0].reason).toBe('the email address of the person is not one valid address');
+		await sendEmails(store.driver, sender, [item('ada')], settings({ testAddress: 'qa@example.com' }), T);
+		expect(decoded(smtp.messages[0].raw)).toContain('List-Unsubscribe: <https://shop.example/unsubscribe?p=test-mode>');
 	});
 });

@@ -3,16 +3,20 @@ import { escapeHtml, productsBlock, renderTemplate, textOfHtml, trackedLink } fr
 describe('email templates', () => {
 	it('escapes every value in HTML, and nothing in text', () => {
 		const values = { first_name: `<script>alert("x")</script> & 'co'`, profile: { traits: { city: 'Lyon' } } };
-		expect(renderTemplate('<p>{{ first_name }} in {{profile.traits.city}}</p>', values, 'html')).toEqual({
+		expect(renderTemplate('<p>{first_name} in {profile.traits.city}</p>', values, 'html')).toEqual({
 			output: '<p>&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;co&#39; in Lyon</p>',
 			missing: [],
 		});
-		expect(renderTemplate('{{ first_name }}', values, 'text').output).toBe(`<script>alert("x")</script> & 'co'`);
+		expect(renderTemplate('{first_name}', values, 'text').output).toBe(`<script>alert("x")</script> & 'co'`);
 		expect(escapeHtml('"<&>\'')).toBe('&quot;&lt;&amp;&gt;&#39;');
 	});
 
+	it('reads own fields only: {constructor} is not a value', () => {
+		expect(renderTemplate('{constructor}{toString}{a.constructor}', { a: {} }, 'text')).toEqual({ output: '', missing: ['constructor', 'toString', 'a.constructor'] });
+	});
+
 	it('reports the placeholders that had no value, which render as nothing', () => {
-		expect(renderTemplate('Hi {{ first_name }}{{ coupon }}{{ coupon }}', { first_name: '' }, 'text')).toEqual({ output: 'Hi ', missing: ['first_name', 'coupon'] });
+		expect(renderTemplate('Hi {first_name}{coupon}{coupon}', { first_name: '' }, 'text')).toEqual({ output: 'Hi ', missing: ['first_name', 'coupon'] });
 	});
 
 	it('builds a product table with escaped names and only http(s) links, and a text list', () => {
@@ -31,7 +35,7 @@ describe('email templates', () => {
 	});
 
 	it('tags links with utm fields and a click id, keeping what the link already has', () => {
-		const link = new URL(trackedLink('https://shop.example/cart?id=7&utm_source=crm', { source: 'smtp', campaign: 'cart', content: 'step-2', clickId: 'abc' }));
+		const link = new URL(trackedLink('https://shop.example/cart?id=7&utm_source=crm', { source: 'smtp', campaign: 'cart', content: 'step-2', clickId: 'abc' })!);
 		expect(Object.fromEntries(link.searchParams)).toEqual({
 			id: '7',
 			utm_source: 'crm',
@@ -40,7 +44,9 @@ describe('email templates', () => {
 			utm_content: 'step-2',
 			rt_cid: 'abc',
 		});
-		expect(trackedLink('not a url', { source: 's', campaign: 'c', clickId: 'x' })).toBe('not a url');
+		// Anything but a web link is dropped, so item data can never put javascript: into an href.
+		expect(trackedLink('not a url', { source: 's', campaign: 'c', clickId: 'x' })).toBeUndefined();
+		expect(trackedLink('javascript:alert(document.cookie)//', { source: 's', campaign: 'c', clickId: 'x' })).toBeUndefined();
 	});
 
 	it('makes a plain-text part from HTML', () => {

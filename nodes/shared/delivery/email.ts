@@ -6,19 +6,23 @@ import { type PersonInput, SegmentRouter } from '../segments/filter';
 import type { Condition } from '../segments/rules';
 import type { SqlDriver } from '../store/driver';
 import type { ProfileFields } from '../store/rows';
-import { confirmSends, reserveSends, type SendRecord } from './ledger';
+import { confirmSends, releaseSends, reserveSends, type SendRecord } from './ledger';
 import { productsBlock, renderTemplate, textOfHtml, trackedLink } from './render';
 import type { EmailMessage, SendResult } from './smtp';
 
-export interface EmailSettings {
+/** What one message says; read per item, so expressions may differ between items. */
+export interface MessageContent {
 	from: { email: string; name?: string };
 	replyTo?: string;
 	subject: string;
 	html: string;
 	/** Empty: made from the HTML. */
 	text: string;
-	/** With `{profile_id}` and `{email}`; becomes the List-Unsubscribe header and {{ unsubscribe_url }}. */
+	/** With `{profile_id}` and `{email}`; becomes the List-Unsubscribe header and {unsubscribe_url}. */
 	unsubscribeUrl: string;
+}
+
+export interface EmailSettings {
 	campaign: string;
 	/** The provider, as utm_source of links and source of the touchpoint. */
 	source: string;
@@ -35,6 +39,7 @@ export interface EmailSettings {
 export interface EmailInput extends PersonInput {
 	key: string;
 	step: number | null;
+	content: MessageContent;
 	/** The item's fields, which templates can use. */
 	values: Record<string, unknown>;
 }
@@ -62,6 +67,9 @@ function firstName(profile: ProfileFields): string {
 	const name = t.first_name ?? t.firstName ?? (typeof t.name === 'string' ? t.name.split(' ')[0] : undefined);
 	return typeof name === 'string' ? name : '';
 }
+
+/** One plain address: no list, no display name, no spaces (an address from a form can hold several). */
+const SINGLE_ADDRESS = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 
 /** Why the guard refused a person, in a marketer's words. */
 function refusal(profile: ProfileFields, settings: EmailSettings, facts: Record<string, unknown>): string {
@@ -100,6 +108,7 @@ export async function sendEmails(
 		const { key, step } = inputs[i];
 		if (!r.profile) return void (outcomes[i].reason = r.segment.reason);
 		if (!r.profile.email) return void (outcomes[i].reason = 'the person has no email address');
+		if (!SINGLE_ADDRESS.test(r.profile.email)) return void (outcomes[i].reason = 'the email address of the person is not one valid address');
 		if (r.segment.matched.length === 0) return void (outcomes[i].reason = refusal(r.profile, settings, r.segment.facts));
 		if (keys.has(key)) return void (outcomes[i].reason = 'another item of this run has the same idempotency key');
 		// The cap counts what this run already plans for the person, not only what the store holds.
@@ -114,43 +123,64 @@ export async function sendEmails(
 
 	const reservations = live ? await reserveSends(db, planned.map((p) => p.record), new Date(now)) : undefined;
 	const confirmations: Parameters<typeof confirmSends>[1] = [];
-	for (const { index, record, profile } of planned) {
-		const outcome = outcomes[index];
-		const reservation = reservations?.get(record.key);
-		if (reservation === 'sent') {
-			outcome.reason = 'already sent (same idempotency key)';
-			continue;
+	// Keys reserved here and not yet handed to the provider: given back if the run stops.
+	const untouched = new Set(planned.filter((p) => reservations?.get(p.record.key) === 'reserved').map((p) => p.record.key));
+	try {
+		for (const { index, record, profile } of planned) {
+			const outcome = outcomes[index];
+			const reservation = reservations?.get(record.key);
+			if (reservation === 'sent') {
+				outcome.reason = 'already sent (same idempotency key)';
+				continue;
+			}
+			if (reservation === 'pending') {
+				outcome.reason = 'an earlier attempt with this idempotency key was never confirmed; not sent again, to avoid a double';
+				continue;
+			}
+			const clickId = createHash('sha256').update(record.key).digest('hex').slice(0, 16);
+			let message: ReturnType<typeof render>;
+			try {
+				message = render(inputs[index], profile, settings, clickId);
+			} catch (error) {
+				Object.assign(outcome, { status: 'failed', reason: `the email could not be made: ${(error as Error).message}` });
+				continue;
+			}
+			outcome.to = settings.testAddress || profile.email!;
+			outcome.subject = message.subject;
+			if (message.missing.length) outcome.missingVariables = message.missing;
+			if (settings.dryRun || !sender) {
+				Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
+				continue;
+			}
+			const { result, attempts } = await withRetries(() => sender.send({ ...message, to: outcome.to! }), settings.retry ?? { attempts: 3, baseDelayMs: 1000 });
+			outcome.attempts = attempts;
+			if (!result.ok && result.fatal) {
+				// The server cannot be used at all (login refused, no such host): stop, keep nothing reserved.
+				throw new Error(`the email server cannot be used: ${result.reason}`);
+			}
+			untouched.delete(record.key);
+			if (result.ok) Object.assign(outcome, { status: 'sent', providerId: result.providerId });
+			else Object.assign(outcome, { status: 'failed', reason: result.reason });
+			// An outcome the server left unclear stays pending: never sent again.
+			if (live && !(!result.ok && result.unknown)) confirmations.push({ record, sent: result.ok, clickId, source: settings.source });
 		}
-		if (reservation === 'pending') {
-			outcome.reason = 'an earlier attempt with this idempotency key was never confirmed; not sent again, to avoid a double';
-			continue;
+	} finally {
+		if (live) {
+			await confirmSends(db, confirmations, new Date(now));
+			await releaseSends(db, [...untouched]);
 		}
-		const clickId = createHash('sha256').update(record.key).digest('hex').slice(0, 16);
-		const message = render(inputs[index], profile, settings, clickId);
-		outcome.to = settings.testAddress || profile.email!;
-		outcome.subject = message.subject;
-		if (message.missing.length) outcome.missingVariables = message.missing;
-		if (settings.dryRun || !sender) {
-			Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
-			continue;
-		}
-		const { result, attempts } = await withRetries(() => sender.send({ ...message, to: outcome.to! }), settings.retry ?? { attempts: 3, baseDelayMs: 1000 });
-		outcome.attempts = attempts;
-		if (result.ok) Object.assign(outcome, { status: 'sent', providerId: result.providerId });
-		else Object.assign(outcome, { status: 'failed', reason: result.reason });
-		if (live) confirmations.push({ record, sent: result.ok, clickId, source: settings.source });
 	}
-	if (live) await confirmSends(db, confirmations, new Date(now));
 	return outcomes;
 }
 
 /** The message of one item: templates filled, recovery link tagged, unsubscribe headers set. */
 function render(input: EmailInput, profile: ProfileFields, settings: EmailSettings, clickId: string): Omit<EmailMessage, 'to'> & { missing: string[] } {
-	const { values, step } = input;
+	const { values, step, content } = input;
 	const currency = String(pathValue(values, settings.fields.currency) ?? 'EUR');
 	const recovery = pathValue(values, settings.fields.recoveryUrl);
-	const unsubscribe = settings.unsubscribeUrl.replace(/\{(profile_id|email)\}/g, (_, k: string) =>
-		encodeURIComponent(k === 'email' ? profile.email! : profile.id),
+	// In test mode the link must not unsubscribe the real person from the QA inbox.
+	const unsubscribe = content.unsubscribeUrl.replace(/\{(profile_id|email)\}/g, (_, k: string) =>
+		settings.testAddress ? 'test-mode' : encodeURIComponent(k === 'email' ? profile.email! : profile.id),
 	);
 	const all = {
 		...values,
@@ -167,12 +197,12 @@ function render(input: EmailInput, profile: ProfileFields, settings: EmailSettin
 		cart_items: productsBlock(pathValue(values, settings.fields.cartItems), currency),
 		recommendations: productsBlock(pathValue(values, settings.fields.recommendations), currency),
 	};
-	const subject = renderTemplate(settings.subject, all, 'text', blocks);
-	const html = renderTemplate(settings.html, all, 'html', blocks);
-	const text = settings.text ? renderTemplate(settings.text, all, 'text', blocks) : { output: textOfRenderedHtml(settings.html, all, blocks), missing: [] };
+	const subject = renderTemplate(content.subject, all, 'text', blocks);
+	const html = renderTemplate(content.html, all, 'html', blocks);
+	const text = content.text ? renderTemplate(content.text, all, 'text', blocks) : { output: textOfRenderedHtml(content.html, all, blocks), missing: [] };
 	return {
-		from: settings.from,
-		replyTo: settings.replyTo,
+		from: content.from,
+		replyTo: content.replyTo,
 		subject: subject.output.replace(/[\r\n]+/g, ' ').trim(),
 		html: html.output,
 		text: text.output,

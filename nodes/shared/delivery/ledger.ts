@@ -1,4 +1,5 @@
 import type { SqlDriver } from '../store/driver';
+import { placeholders } from '../store/sql';
 
 /** One planned send, as recorded in `rt_sends` before the provider is called. */
 export interface SendRecord {
@@ -77,4 +78,10 @@ export async function confirmSends(
 			);
 		}
 	});
+}
+
+/** Gives back keys reserved by this run but never sent (the run stopped first), so a later run may send them. */
+export async function releaseSends(db: SqlDriver, keys: string[]): Promise<void> {
+	if (keys.length === 0) return;
+	await db.run(`DELETE FROM rt_sends WHERE status = 'pending' AND idempotency_key IN (${placeholders(keys.length)})`, keys);
 }

@@ -33,7 +33,7 @@ const money = (value: unknown, currency: string) => {
 
 /** The items of a cart (or recommended products) as an HTML table and as plain-text lines. */
 export function productsBlock(lines: unknown, currency: string): { html: string; text: string } {
-	const list = (Array.isArray(lines) ? lines : []) as CartLine[];
+	const list = (Array.isArray(lines) ? lines : []).filter((line): line is CartLine => !!line && typeof line === 'object');
 	if (list.length === 0) return { html: '', text: '' };
 	const rows = list.map((line) => {
 		const name = String(line.name ?? line.productId ?? line.product_id ?? '');
@@ -53,7 +53,8 @@ export function productsBlock(lines: unknown, currency: string): { html: string;
 }
 
 /**
- * Fills `{{ name }}` placeholders (dotted paths into `values`). In HTML every value is escaped,
+ * Fills `{name}` placeholders (dotted paths into `values`); single braces, because n8n's editor
+ * turns a field into an expression as soon as `{{` is typed. In HTML every value is escaped,
  * except the blocks ESP Send builds itself (`blocks`, already safe HTML). Returns the names that
  * had no value, which render as nothing.
  */
@@ -64,8 +65,8 @@ export function renderTemplate(
 	blocks: Record<string, { html: string; text: string }> = {},
 ): { output: string; missing: string[] } {
 	const missing: string[] = [];
-	const output = template.replace(/\{\{\s*([\w.-]+)\s*\}\}/g, (_, name: string) => {
-		if (name in blocks) return blocks[name][mode];
+	const output = template.replace(/\{([\w.-]+)\}/g, (_, name: string) => {
+		if (Object.hasOwn(blocks, name)) return blocks[name][mode];
 		const value = pathValue(values, name);
 		if (value === undefined || value === null || value === '') {
 			missing.push(name);
@@ -95,16 +96,18 @@ export function textOfHtml(html: string): string {
 }
 
 /**
- * A link that attribution recognises: utm_source, utm_medium=email, utm_campaign, utm_content (the
+ * A link that attribution recognises (undefined for anything but an http(s) URL): utm_source, utm_medium=email, utm_campaign, utm_content (the
  * step) and rt_cid, a click id unique to this message. Parameters the link already has are kept.
  */
-export function trackedLink(url: string, tags: { source: string; campaign: string; content?: string; clickId: string }): string {
+export function trackedLink(url: string, tags: { source: string; campaign: string; content?: string; clickId: string }): string | undefined {
 	let parsed: URL;
 	try {
 		parsed = new URL(url);
 	} catch {
-		return url;
+		return undefined;
 	}
+	// Only web links: a javascript: or data: link from item data must never reach an href.
+	if (parsed.protocol !== 'https:' && parsed.protocol !== 'http:') return undefined;
 	const set = (key: string, value: string | undefined) => {
 		if (value && !parsed.searchParams.has(key)) parsed.searchParams.set(key, value);
 	};

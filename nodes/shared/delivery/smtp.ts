@@ -20,10 +20,19 @@ export interface EmailMessage {
 	headers: Record<string, string>;
 }
 
-export type SendResult = { ok: true; providerId: string } | { ok: false; retryable: boolean; reason: string };
+/**
+ * A failure is `retryable` when trying again cannot cause a double, `unknown` when the message may
+ * have been delivered (the connection dropped mid-way): never sent again; `fatal` when no message
+ * can go through this server (login refused, host unknown).
+ */
+export type SendResult =
+	| { ok: true; providerId: string }
+	| { ok: false; retryable: boolean; reason: string; unknown?: boolean; fatal?: boolean };
 
-/** Network failures that a later attempt may not meet. */
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'ESOCKET', 'ECONNECTION', 'EDNS']);
+/** The server could not be reached or used at all: nothing was sent, nothing will be. */
+const FATAL_CODES = new Set(['EAUTH', 'EDNS', 'ECONNREFUSED', 'ETLS', 'ENOAUTH']);
+/** The connection broke: whether the message went through is unknown. */
+const BROKEN_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ESOCKET', 'ECONNECTION']);
 
 /**
  * Sends through one SMTP server over a small pool of connections. SMTP answers 4xx for what may
@@ -38,6 +47,8 @@ export class SmtpSender {
 			port: settings.port,
 			secure: settings.secure,
 			auth: settings.user ? { user: settings.user, pass: settings.password ?? '' } : undefined,
+			// A password never crosses the network in clear: with a login, STARTTLS is required.
+			requireTLS: !!settings.user && !settings.secure,
 			tls: { rejectUnauthorized: !settings.ignoreSslIssues },
 			pool: true,
 			maxConnections: 2,
@@ -62,8 +73,13 @@ export class SmtpSender {
 			return { ok: true, providerId: String(info.messageId ?? '') };
 		} catch (error) {
 			const e = error as { responseCode?: number; code?: string; response?: string; message: string };
-			const retryable = e.responseCode ? e.responseCode >= 400 && e.responseCode < 500 : TRANSIENT_CODES.has(e.code ?? '');
-			return { ok: false, retryable, reason: e.response ?? e.message };
+			const reason = e.response ?? e.message;
+			if (e.code && FATAL_CODES.has(e.code)) return { ok: false, retryable: false, fatal: true, reason };
+			if (e.responseCode) return { ok: false, retryable: e.responseCode >= 400 && e.responseCode < 500, reason };
+			if (e.code && BROKEN_CODES.has(e.code)) {
+				return { ok: false, retryable: false, unknown: true, reason: `${reason}; the email may have been sent, so it is not sent again` };
+			}
+			return { ok: false, retryable: false, reason };
 		}
 	}
 

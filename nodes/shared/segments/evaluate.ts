@@ -216,7 +216,8 @@ export function deviceOfUserAgent(userAgent: string): 'mobile' | 'tablet' | 'des
 export function pathValue(object: unknown, path: string): unknown {
 	let value: unknown = object;
 	for (const key of path.split('.')) {
-		if (value === null || typeof value !== 'object') return undefined;
+		// Own fields only: "constructor" or "toString" are not data.
+		if (value === null || typeof value !== 'object' || !Object.hasOwn(value, key)) return undefined;
 		value = (value as Record<string, unknown>)[key];
 	}
 	return value;
