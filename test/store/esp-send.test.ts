@@ -1,4 +1,5 @@
-import { type EmailInput, type EmailSender, type EmailSettings, type MessageContent, sendEmails } from '../../nodes/shared/delivery/email.ts';
+import { type EmailInput, type EmailSettings, type MessageContent, sendEmails } from '../../nodes/shared/delivery/email.ts';
+import type { EmailSender, SendResult } from '../../nodes/shared/delivery/provider.ts';
 import { SmtpSender } from '../../nodes/shared/delivery/smtp.ts';
 import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
@@ -171,15 +172,16 @@ describe.each(BACKENDS)('ESP Send over SMTP on %s', (_name, makeFixture) => {
 	});
 
 	it('an unclear outcome stays pending (never sent again); an unusable server stops the run and keeps nothing reserved', async () => {
-		const dropped: EmailSender = { send: async () => ({ ok: false, retryable: false, unknown: true, reason: 'connection reset' }) };
+		const answering = (result: SendResult): EmailSender => ({ maxBatch: 10, sendBatch: async (messages) => messages.map(() => result) });
+		const dropped = answering({ ok: false, retryable: false, unknown: true, reason: 'connection reset' });
 		const [unclear] = await sendEmails(store.driver, dropped, [item('ada')], settings(), T);
 		expect(unclear).toMatchObject({ status: 'failed', attempts: 1 });
 		expect(await store.driver.all('SELECT status FROM rt_sends')).toEqual([{ status: 'pending' }]);
 		expect((await sendEmails(store.driver, sender, [item('ada')], settings(), T))[0].reason).toMatch(/never confirmed/);
 
-		const refused: EmailSender = { send: async () => ({ ok: false, retryable: false, fatal: true, reason: '535 authentication failed' }) };
+		const refused = answering({ ok: false, retryable: false, fatal: true, reason: '535 authentication failed' });
 		await expect(sendEmails(store.driver, refused, [item('grey'), item('nobody-asked')], settings({ requireExplicitConsent: false }), T)).rejects.toThrow(
-			'the email server cannot be used: 535 authentication failed',
+			'the email provider cannot be used: 535 authentication failed',
 		);
 		expect(await store.driver.all("SELECT idempotency_key FROM rt_sends WHERE idempotency_key <> 'wf:ada:1'")).toEqual([]);
 		expect((await sendEmails(store.driver, sender, [item('grey')], settings(), T))[0].status).toBe('sent');

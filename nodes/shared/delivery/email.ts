@@ -8,7 +8,7 @@ import type { SqlDriver } from '../store/driver';
 import type { ProfileFields } from '../store/rows';
 import { confirmSends, releaseSends, reserveSends, type SendRecord } from './ledger';
 import { productsBlock, renderTemplate, textOfHtml, trackedLink } from './render';
-import type { EmailMessage, SendResult } from './smtp';
+import type { EmailMessage, EmailSender, SendResult } from './provider';
 
 /** What one message says; read per item, so expressions may differ between items. */
 export interface MessageContent {
@@ -55,10 +55,6 @@ export interface EmailOutcome {
 	html?: string;
 	text?: string;
 	missingVariables?: string[];
-}
-
-export interface EmailSender {
-	send(message: EmailMessage): Promise<SendResult>;
 }
 
 /** The person's first name, as traits usually spell it. */
@@ -125,44 +121,44 @@ export async function sendEmails(
 	const confirmations: Parameters<typeof confirmSends>[1] = [];
 	// Keys reserved here and not yet handed to the provider: given back if the run stops.
 	const untouched = new Set(planned.filter((p) => reservations?.get(p.record.key) === 'reserved').map((p) => p.record.key));
+	const ready: Array<{ index: number; record: SendRecord; clickId: string; message: EmailMessage }> = [];
+	for (const { index, record, profile } of planned) {
+		const outcome = outcomes[index];
+		const reservation = reservations?.get(record.key);
+		if (reservation === 'sent') {
+			outcome.reason = 'already sent (same idempotency key)';
+			continue;
+		}
+		if (reservation === 'pending') {
+			outcome.reason = 'an earlier attempt with this idempotency key was never confirmed; not sent again, to avoid a double';
+			continue;
+		}
+		const clickId = createHash('sha256').update(record.key).digest('hex').slice(0, 16);
+		const { missing, ...message } = render(inputs[index], profile, settings, clickId);
+		outcome.to = settings.testAddress || profile.email!;
+		outcome.subject = message.subject;
+		if (missing.length) outcome.missingVariables = missing;
+		if (settings.dryRun || !sender) Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
+		else ready.push({ index, record, clickId, message: { ...message, to: outcome.to } });
+	}
 	try {
-		for (const { index, record, profile } of planned) {
-			const outcome = outcomes[index];
-			const reservation = reservations?.get(record.key);
-			if (reservation === 'sent') {
-				outcome.reason = 'already sent (same idempotency key)';
-				continue;
-			}
-			if (reservation === 'pending') {
-				outcome.reason = 'an earlier attempt with this idempotency key was never confirmed; not sent again, to avoid a double';
-				continue;
-			}
-			const clickId = createHash('sha256').update(record.key).digest('hex').slice(0, 16);
-			let message: ReturnType<typeof render>;
-			try {
-				message = render(inputs[index], profile, settings, clickId);
-			} catch (error) {
-				Object.assign(outcome, { status: 'failed', reason: `the email could not be made: ${(error as Error).message}` });
-				continue;
-			}
-			outcome.to = settings.testAddress || profile.email!;
-			outcome.subject = message.subject;
-			if (message.missing.length) outcome.missingVariables = message.missing;
-			if (settings.dryRun || !sender) {
-				Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
-				continue;
-			}
-			const { result, attempts } = await withRetries(() => sender.send({ ...message, to: outcome.to! }), settings.retry ?? { attempts: 3, baseDelayMs: 1000 });
-			outcome.attempts = attempts;
-			if (!result.ok && result.fatal) {
-				// The server cannot be used at all (login refused, no such host): stop, keep nothing reserved.
-				throw new Error(`the email server cannot be used: ${result.reason}`);
-			}
-			untouched.delete(record.key);
-			if (result.ok) Object.assign(outcome, { status: 'sent', providerId: result.providerId });
-			else Object.assign(outcome, { status: 'failed', reason: result.reason });
-			// An outcome the server left unclear stays pending: never sent again.
-			if (live && !(!result.ok && result.unknown)) confirmations.push({ record, sent: result.ok, clickId, source: settings.source });
+		for (let start = 0; sender && start < ready.length; start += sender.maxBatch) {
+			const chunk = ready.slice(start, start + sender.maxBatch);
+			const delivered = await deliver(sender, chunk.map((c) => c.message), settings.retry ?? { attempts: 3, baseDelayMs: 1000 });
+			let fatal: string | undefined;
+			chunk.forEach(({ index, record, clickId }, k) => {
+				const { result, attempts } = delivered[k];
+				if (!result.ok && result.fatal) {
+					fatal ??= result.reason;
+					return;
+				}
+				untouched.delete(record.key);
+				Object.assign(outcomes[index], result.ok ? { status: 'sent', providerId: result.providerId, attempts } : { status: 'failed', reason: result.reason, attempts });
+				// An outcome the provider left unclear stays pending: never sent again.
+				if (live && (result.ok || !result.unknown)) confirmations.push({ record, sent: result.ok, clickId, source: settings.source });
+			});
+			// The provider cannot be used at all (login refused, no such host): stop, keep nothing reserved.
+			if (fatal) throw new Error(`the email provider cannot be used: ${fatal}`);
 		}
 	} finally {
 		if (live) {
@@ -218,14 +214,27 @@ function textOfRenderedHtml(template: string, values: Record<string, unknown>, b
 	return text.replace(/\uE000([\w-]+)\uE000/g, (_, name: string) => blocks[name].text);
 }
 
-/** Retries what may succeed later, waiting twice as long each time. */
-async function withRetries(attempt: () => Promise<SendResult>, policy: { attempts: number; baseDelayMs: number }): Promise<{ result: SendResult; attempts: number }> {
-	let result = await attempt();
-	let attempts = 1;
-	while (!result.ok && result.retryable && attempts < policy.attempts) {
-		await sleep(policy.baseDelayMs * 2 ** (attempts - 1));
-		result = await attempt();
-		attempts++;
+/**
+ * Sends a batch, then again only the messages whose failure may pass (429, 5xx, SMTP 4xx), waiting
+ * twice as long each time, or as long as the provider asked (its reset or Retry-After header).
+ */
+async function deliver(sender: EmailSender, messages: EmailMessage[], policy: { attempts: number; baseDelayMs: number }): Promise<Array<{ result: SendResult; attempts: number }>> {
+	const delivered = new Array<{ result: SendResult; attempts: number }>(messages.length);
+	let pending = messages.map((_, i) => i);
+	for (let attempt = 1; pending.length > 0; attempt++) {
+		const results = await sender.sendBatch(pending.map((i) => messages[i]));
+		const again: number[] = [];
+		let wait = policy.baseDelayMs * 2 ** (attempt - 1);
+		results.forEach((result, k) => {
+			delivered[pending[k]] = { result, attempts: attempt };
+			if (!result.ok && result.retryable && attempt < policy.attempts) {
+				again.push(pending[k]);
+				wait = Math.max(wait, result.retryAfterMs ?? 0);
+			}
+		});
+		if (again.length === 0 || results.some((r) => !r.ok && r.fatal)) break;
+		await sleep(wait);
+		pending = again;
 	}
-	return { result, attempts };
+	return delivered;
 }

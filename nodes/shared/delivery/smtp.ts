@@ -1,5 +1,7 @@
 import { createTransport, type Transporter } from 'nodemailer';
 
+import type { EmailMessage, EmailSender, SendResult } from './provider';
+
 export interface SmtpSettings {
 	host: string;
 	port: number;
@@ -10,25 +12,6 @@ export interface SmtpSettings {
 	ignoreSslIssues?: boolean;
 }
 
-export interface EmailMessage {
-	to: string;
-	from: { email: string; name?: string };
-	replyTo?: string;
-	subject: string;
-	html: string;
-	text: string;
-	headers: Record<string, string>;
-}
-
-/**
- * A failure is `retryable` when trying again cannot cause a double, `unknown` when the message may
- * have been delivered (the connection dropped mid-way): never sent again; `fatal` when no message
- * can go through this server (login refused, host unknown).
- */
-export type SendResult =
-	| { ok: true; providerId: string }
-	| { ok: false; retryable: boolean; reason: string; unknown?: boolean; fatal?: boolean };
-
 /** The server could not be reached or used at all: nothing was sent, nothing will be. */
 const FATAL_CODES = new Set(['EAUTH', 'EDNS', 'ECONNREFUSED', 'ETLS', 'ENOAUTH']);
 /** The connection broke: whether the message went through is unknown. */
@@ -38,7 +21,10 @@ const BROKEN_CODES = new Set(['ECONNRESET', 'ETIMEDOUT', 'ESOCKET', 'ECONNECTION
  * Sends through one SMTP server over a small pool of connections. SMTP answers 4xx for what may
  * succeed later (greylisting, a full mailbox for now) and 5xx for what will not.
  */
-export class SmtpSender {
+export class SmtpSender implements EmailSender {
+	/** SMTP takes one message a command; this is how many are handed over at once. */
+	readonly maxBatch = 50;
+
 	private readonly transport: Transporter;
 
 	constructor(settings: SmtpSettings) {
@@ -81,6 +67,16 @@ export class SmtpSender {
 			}
 			return { ok: false, retryable: false, reason };
 		}
+	}
+
+	/** One message after the other; once the server cannot be used at all, the rest are not tried. */
+	async sendBatch(messages: EmailMessage[]): Promise<SendResult[]> {
+		const results: SendResult[] = [];
+		for (const message of messages) {
+			const last = results[results.length - 1];
+			results.push(last && !last.ok && last.fatal ? last : await this.send(message));
+		}
+		return results;
 	}
 
 	/** Connects and authenticates, for the credential's test button. */

@@ -1,0 +1,26 @@
+/** What every email provider of ESP Send takes and answers. */
+
+export interface EmailMessage {
+	to: string;
+	from: { email: string; name?: string };
+	replyTo?: string;
+	subject: string;
+	html: string;
+	text: string;
+	headers: Record<string, string>;
+}
+
+/**
+ * A failure is `retryable` when trying again cannot cause a double, `unknown` when the message may
+ * have been delivered (the connection dropped mid-way): never sent again; `fatal` when no message
+ * can go through this server (login refused, host unknown).
+ */
+export type SendResult =
+	| { ok: true; providerId: string }
+	| { ok: false; retryable: boolean; reason: string; unknown?: boolean; fatal?: boolean; retryAfterMs?: number };
+
+/** A provider: how many messages one call may carry, and the call, with one result a message. */
+export interface EmailSender {
+	readonly maxBatch: number;
+	sendBatch(messages: EmailMessage[]): Promise<SendResult[]>;
+}
