@@ -13,6 +13,8 @@ import {
 } from 'n8n-workflow';
 
 import { type EmailInput, type EmailSettings, sendEmails } from '../shared/delivery/email';
+import { type HttpCall, PostmarkSender } from '../shared/delivery/postmark';
+import type { EmailSender } from '../shared/delivery/provider';
 import { SmtpSender, type SmtpSettings } from '../shared/delivery/smtp';
 import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { pathValue } from '../shared/segments/evaluate';
@@ -32,6 +34,26 @@ function smtpSettings(c: ICredentialDataDecryptedObject): SmtpSettings {
 	};
 }
 
+/** The provider the node is set to, with its credential. */
+async function senderFor(ctx: IExecuteFunctions, provider: 'smtp' | 'postmark', campaign: string, messageStream: string): Promise<EmailSender> {
+	if (provider === 'smtp') return new SmtpSender(smtpSettings(await ctx.getCredentials('retargetingSmtpApi')));
+	const credential = await ctx.getCredentials('retargetingPostmarkApi');
+	const base = String(credential.apiUrl || 'https://api.postmarkapp.com').replace(/\/+$/, '');
+	const http: HttpCall = async ({ method, path, body }) => {
+		const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, 'retargetingPostmarkApi', {
+			method,
+			url: `${base}${path}`,
+			body: body as IDataObject[] | undefined,
+			json: true,
+			headers: { Accept: 'application/json' },
+			returnFullResponse: true,
+			ignoreHttpStatusErrors: true,
+		})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
+		return { status: response.statusCode, headers: response.headers, body: response.body };
+	};
+	return new PostmarkSender(http, { messageStream, tag: campaign });
+}
+
 export class EspSend implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'ESP Send',
@@ -40,13 +62,14 @@ export class EspSend implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["options"]?.dryRun ? "dry run" : $parameter["provider"]}}',
-		description: 'Send the retargeting email, after consent, suppression, frequency cap and idempotency checks',
+		description: 'Send the retargeting email through Postmark or SMTP, after consent, suppression, frequency cap and idempotency checks',
 		defaults: { name: 'ESP Send' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'retargetingSmtpApi', required: true, testedBy: 'checkSmtp', displayOptions: { show: { provider: ['smtp'] } } },
+			{ name: 'retargetingPostmarkApi', required: true, displayOptions: { show: { provider: ['postmark'] } } },
 			{
 				name: 'retargetingPostgresApi',
 				required: true,
@@ -61,7 +84,10 @@ export class EspSend implements INodeType {
 				name: 'provider',
 				type: 'options',
 				noDataExpression: true,
-				options: [{ name: 'SMTP', value: 'smtp', description: 'Any SMTP server or relay' }],
+				options: [
+					{ name: 'Postmark', value: 'postmark', description: 'Batches of 500 through the Postmark API' },
+					{ name: 'SMTP', value: 'smtp', description: 'Any SMTP server or relay' },
+				],
 				default: 'smtp',
 			},
 			...personProperties,
@@ -172,6 +198,13 @@ export class EspSend implements INodeType {
 						description: 'Frequency cap: a person who already got this many emails in the window is skipped. 0: no cap.',
 					},
 					{
+						displayName: 'Message Stream (Postmark)',
+						name: 'messageStream',
+						type: 'string',
+						default: 'outbound',
+						description: 'The Postmark message stream; use a broadcast stream for marketing mail if your server has one',
+					},
+					{
 						displayName: 'Recommendations Field',
 						name: 'recommendationsField',
 						type: 'string',
@@ -241,9 +274,10 @@ export class EspSend implements INodeType {
 		const items = this.getInputData();
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const capMax = Number(options.capMax ?? 3);
+		const provider = this.getNodeParameter('provider', 0, 'smtp') as 'smtp' | 'postmark';
 		const settings: EmailSettings = {
 			campaign: String(this.getNodeParameter('campaign', 0, '') ?? '').trim() || String(this.getWorkflow().id ?? ''),
-			source: 'smtp',
+			source: provider,
 			requireExplicitConsent: options.requireExplicitConsent !== false,
 			cap: capMax > 0 ? { max: capMax, withinHours: Number(options.capHours ?? 24) } : undefined,
 			testAddress: String(options.testAddress ?? '').trim() || undefined,
@@ -300,7 +334,7 @@ export class EspSend implements INodeType {
 		};
 
 		const store = await storeFor(this);
-		const sender = settings.dryRun ? undefined : new SmtpSender(smtpSettings(await this.getCredentials('retargetingSmtpApi')));
+		const sender = settings.dryRun ? undefined : await senderFor(this, provider, settings.campaign, String(options.messageStream ?? 'outbound'));
 		const out: INodeExecutionData[] = [];
 		try {
 			for (let start = 0; start < items.length; start += BATCH) {
@@ -322,7 +356,7 @@ export class EspSend implements INodeType {
 					outcomes = await sendEmails(store.driver, sender, inputs.map((x) => x.input), settings);
 				} catch (error) {
 					throw new NodeOperationError(this.getNode(), (error as Error).message, {
-						description: 'Check the host, port, TLS setting and login of the Retargeting SMTP API credential. Nothing of this batch was sent.',
+						description: `Check the ${provider === 'smtp' ? 'host, port, TLS setting and login of the Retargeting SMTP API' : 'server token and API URL of the Retargeting Postmark API'} credential. What was not sent is not recorded.`,
 					});
 				}
 				const byOffset = new Map(inputs.map((x, k) => [x.offset, outcomes[k]]));
@@ -334,7 +368,7 @@ export class EspSend implements INodeType {
 				});
 			}
 		} finally {
-			sender?.close();
+			if (sender instanceof SmtpSender) sender.close();
 		}
 		return [out];
 	}

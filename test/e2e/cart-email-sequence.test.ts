@@ -5,23 +5,28 @@ import path from 'node:path';
 import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
 import { startTestInstance } from '../harness/instance.ts';
 import { repoRoot } from '../harness/paths.ts';
+import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
 import { decoded, TestSmtpServer } from '../harness/smtp.ts';
 
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
 
-describe('the shipped cart-abandonment email sequence in a real n8n, sending to a real SMTP server', () => {
+describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMTP, and Postmark', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
 	const smtp = new TestSmtpServer();
+	const postmark = new PostmarkStandIn();
 	let smtpPort: number;
+	let postmarkUrl: string;
 
 	beforeAll(async () => {
 		smtpPort = await smtp.start();
+		postmarkUrl = await postmark.start();
 		n8n = await startTestInstance();
 	}, 300_000);
 
 	afterAll(async () => {
 		await n8n?.dispose();
 		await smtp.stop();
+		await postmark.stop();
 	}, 60_000);
 
 	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent', async () => {
@@ -90,4 +95,46 @@ describe('the shipped cart-abandonment email sequence in a real n8n, sending to 
 		expect(raw).toMatch(/href="https:\/\/shop\.example\/cart\/restore\?cart=c-ada&amp;utm_source=smtp&amp;utm_medium=email&amp;utm_campaign=cart-recovery&amp;utm_content=step-1&amp;rt_cid=[0-9a-f]{16}"/);
 		expect(raw).not.toContain('COMEBACK10');
 	}, 240_000);
+
+	it('sends through Postmark with the credential n8n authenticates (local stand-in of the API)', async () => {
+		const token = await n8n.createCredential('retargetingPostmarkApi', 'Postmark', { serverToken: postmark.token, apiUrl: postmarkUrl });
+		await n8n.publishWorkflow({
+			name: 'Postmark send',
+			nodes: [
+				{
+					id: randomUUID(),
+					name: 'Webhook',
+					type: 'n8n-nodes-base.webhook',
+					typeVersion: 2,
+					position: [0, 0],
+					webhookId: randomUUID(),
+					parameters: { httpMethod: 'POST', path: 'send-postmark', responseMode: 'lastNode', options: {} },
+				},
+				{
+					id: randomUUID(),
+					name: 'ESP Send',
+					type: 'n8n-nodes-retargeting.espSend',
+					typeVersion: 1,
+					position: [220, 0],
+					parameters: {
+						provider: 'postmark',
+						personIdKind: 'email',
+						personField: 'body.email',
+						fromEmail: 'shop@example.com',
+						subject: 'Hello {first_name}',
+						unsubscribeUrl: 'https://shop.example/u/{profile_id}',
+						campaign: 'welcome-back',
+					},
+					credentials: { retargetingPostmarkApi: { id: token, name: 'Postmark' } },
+				},
+			],
+			connections: { Webhook: { main: [[{ node: 'ESP Send', type: 'main', index: 0 }]] } },
+		});
+		await n8n.waitForWebhook('send-postmark');
+		const res = await n8n.webhook('send-postmark', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com' }) });
+		expect(await res.json()).toMatchObject({ send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'pm-1' } });
+		expect(postmark.requests).toHaveLength(1);
+		expect(postmark.requests[0]).toMatchObject({ token: postmark.token, messages: [{ To: 'ada@example.com', Subject: 'Hello Ada', MessageStream: 'outbound', Tag: 'welcome-back' }] });
+		expect(postmark.shapeErrors).toEqual([]);
+	}, 120_000);
 });

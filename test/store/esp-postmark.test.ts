@@ -1,0 +1,119 @@
+import { type EmailInput, type EmailSettings, sendEmails } from '../../nodes/shared/delivery/email.ts';
+import { type HttpCall, PostmarkSender } from '../../nodes/shared/delivery/postmark.ts';
+import { parseEvent } from '../../nodes/shared/events/model.ts';
+import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
+import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
+import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
+
+const T = Date.parse('2026-11-20T09:00:00.000Z');
+let sequence = 0;
+
+describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_name, makeFixture) => {
+	let fixture: StoreFixture;
+	let store: RetargetingStore;
+	let postmark: PostmarkStandIn;
+	let base: string;
+
+	/** What n8n's authenticated request does for the node: the token header, JSON both ways. */
+	const http = (token: string): HttpCall => async ({ method, path, body }) => {
+		const res = await fetch(`${base}${path}`, {
+			method,
+			headers: { 'content-type': 'application/json', accept: 'application/json', 'x-postmark-server-token': token },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.json() };
+	};
+
+	beforeEach(async () => {
+		postmark = new PostmarkStandIn();
+		base = await postmark.start();
+		fixture = makeFixture();
+		store = await fixture.open();
+		await store.migrate();
+	});
+
+	afterEach(async () => {
+		await postmark.stop();
+		await fixture.dispose();
+	});
+
+	const people = async (emails: string[]) => {
+		const events = emails.map((email) => {
+			const parsed = parseEvent({ messageId: `pm-${++sequence}`, type: 'identify', userId: email, traits: { email, first_name: 'Ada' }, context: { consent: { email: true } } });
+			if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+			return parsed.event;
+		});
+		for (let i = 0; i < events.length; i += 500) await store.appendEvents(events.slice(i, i + 500));
+	};
+	const settings: EmailSettings = {
+		campaign: 'cart-recovery',
+		source: 'postmark',
+		requireExplicitConsent: true,
+		dryRun: false,
+		fields: { cartItems: 'items', recommendations: 'recommendations', recoveryUrl: 'recoveryUrl', currency: 'currency' },
+		retry: { attempts: 3, baseDelayMs: 10 },
+	};
+	const item = (email: string): EmailInput => ({
+		person: { kind: 'email', value: email },
+		key: `wf:${email}:1`,
+		step: 1,
+		values: {},
+		content: {
+			from: { email: 'shop@example.com', name: 'The "Best" Shop' },
+			subject: 'Hi {first_name}',
+			html: '<p>Hi {first_name}</p>',
+			text: '',
+			unsubscribeUrl: 'https://shop.example/u/{profile_id}',
+		},
+	});
+	const statuses = async () =>
+		Object.fromEntries((await store.driver.all<{ idempotency_key: string; status: string }>('SELECT idempotency_key, status FROM rt_sends')).map((r) => [r.idempotency_key, r.status]));
+
+	it('maps the per-message results of one batch call: sent, and refused for an inactive recipient', async () => {
+		await people(['ada@example.com', 'inactive@example.com', 'bo@example.com']);
+		const outcomes = await sendEmails(store.driver, new PostmarkSender(http(postmark.token), { messageStream: 'outbound', tag: 'cart-recovery' }), ['ada@example.com', 'inactive@example.com', 'bo@example.com'].map(item), settings, T);
+		expect(outcomes.map((o) => o.status)).toEqual(['sent', 'failed', 'sent']);
+		expect(outcomes[1].reason).toMatch(/^Postmark error 406: You tried to send to a recipient that has been marked as inactive/);
+		expect(postmark.requests).toHaveLength(1);
+		expect(postmark.shapeErrors).toEqual([]);
+		const [first] = postmark.requests[0].messages;
+		expect(first).toMatchObject({ From: '"The \\"Best\\" Shop" <shop@example.com>', To: 'ada@example.com', Subject: 'Hi Ada', MessageStream: 'outbound', Tag: 'cart-recovery' });
+		expect(first.Headers).toEqual([
+			{ Name: 'List-Unsubscribe', Value: expect.stringMatching(/^<https:\/\/shop\.example\/u\/[0-9a-f-]{36}>$/) },
+			{ Name: 'List-Unsubscribe-Post', Value: 'List-Unsubscribe=One-Click' },
+		]);
+		expect(await statuses()).toEqual({ 'wf:ada@example.com:1': 'sent', 'wf:inactive@example.com:1': 'failed', 'wf:bo@example.com:1': 'sent' });
+	});
+
+	it('retries 429 (after Retry-After) and 5xx, then sends; the messages go once', async () => {
+		await people(['ada@example.com']);
+		postmark.failNext.push({ status: 429, retryAfter: 0 }, { status: 503 });
+		const started = Date.now();
+		const [outcome] = await sendEmails(store.driver, new PostmarkSender(http(postmark.token), { messageStream: 'outbound' }), [item('ada@example.com')], settings, T);
+		expect(outcome).toMatchObject({ status: 'sent', attempts: 3, providerId: 'pm-1' });
+		expect(postmark.requests).toHaveLength(3);
+		expect(Date.now() - started).toBeGreaterThanOrEqual(30);
+		postmark.failNext.push({ status: 500 }, { status: 500 }, { status: 500 });
+		await people(['bo@example.com']);
+		const [gaveUp] = await sendEmails(store.driver, new PostmarkSender(http(postmark.token), { messageStream: 'outbound' }), [item('bo@example.com')], settings, T);
+		expect(gaveUp).toMatchObject({ status: 'failed', attempts: 3, reason: 'Postmark 500 (error 500): Internal server error' });
+		expect(await statuses()).toEqual({ 'wf:ada@example.com:1': 'sent', 'wf:bo@example.com:1': 'failed' });
+	});
+
+	it('a refused server token stops the run and keeps nothing reserved', async () => {
+		await people(['ada@example.com']);
+		await expect(sendEmails(store.driver, new PostmarkSender(http('wrong'), { messageStream: 'outbound' }), [item('ada@example.com')], settings, T)).rejects.toThrow(
+			/the email provider cannot be used: Postmark 401 \(error 10\): Bad or missing Server API token\. Check the server token\./,
+		);
+		expect(await statuses()).toEqual({});
+	});
+
+	it('splits 501 messages into batches of 500 and 1', async () => {
+		const emails = Array.from({ length: 501 }, (_, i) => `p${i}@example.com`);
+		await people(emails);
+		const outcomes = await sendEmails(store.driver, new PostmarkSender(http(postmark.token), { messageStream: 'outbound' }), emails.map(item), settings, T);
+		expect(outcomes.filter((o) => o.status === 'sent')).toHaveLength(501);
+		expect(postmark.requests.map((r) => r.messages.length)).toEqual([500, 1]);
+		expect(postmark.shapeErrors).toEqual([]);
+	});
+});
