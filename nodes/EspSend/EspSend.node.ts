@@ -13,8 +13,9 @@ import {
 } from 'n8n-workflow';
 
 import { type EmailInput, type EmailSettings, sendEmails } from '../shared/delivery/email';
-import { type HttpCall, PostmarkSender } from '../shared/delivery/postmark';
-import type { EmailSender } from '../shared/delivery/provider';
+import { PostmarkSender } from '../shared/delivery/postmark';
+import { SendGridSender } from '../shared/delivery/sendgrid';
+import type { EmailSender, HttpCall } from '../shared/delivery/provider';
 import { SmtpSender, type SmtpSettings } from '../shared/delivery/smtp';
 import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { pathValue } from '../shared/segments/evaluate';
@@ -34,16 +35,24 @@ function smtpSettings(c: ICredentialDataDecryptedObject): SmtpSettings {
 	};
 }
 
+type Provider = 'smtp' | 'postmark' | 'sendgrid';
+
+/** The API providers: their credential type and the API they call by default. */
+const API_PROVIDERS = {
+	postmark: { credential: 'retargetingPostmarkApi', url: 'https://api.postmarkapp.com' },
+	sendgrid: { credential: 'retargetingSendGridApi', url: 'https://api.sendgrid.com' },
+} as const;
+
 /** The provider the node is set to, with its credential. */
-async function senderFor(ctx: IExecuteFunctions, provider: 'smtp' | 'postmark', campaign: string, messageStream: string): Promise<EmailSender> {
+async function senderFor(ctx: IExecuteFunctions, provider: Provider, campaign: string, messageStream: string): Promise<EmailSender> {
 	if (provider === 'smtp') return new SmtpSender(smtpSettings(await ctx.getCredentials('retargetingSmtpApi')));
-	const credential = await ctx.getCredentials('retargetingPostmarkApi');
-	const base = String(credential.apiUrl || 'https://api.postmarkapp.com').replace(/\/+$/, '');
+	const { credential, url } = API_PROVIDERS[provider];
+	const base = String((await ctx.getCredentials(credential)).apiUrl || url).replace(/\/+$/, '');
 	const http: HttpCall = async ({ method, path, body }) => {
-		const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, 'retargetingPostmarkApi', {
+		const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, credential, {
 			method,
 			url: `${base}${path}`,
-			body: body as IDataObject[] | undefined,
+			body: body as IDataObject | undefined,
 			json: true,
 			headers: { Accept: 'application/json' },
 			returnFullResponse: true,
@@ -51,7 +60,7 @@ async function senderFor(ctx: IExecuteFunctions, provider: 'smtp' | 'postmark', 
 		})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
 		return { status: response.statusCode, headers: response.headers, body: response.body };
 	};
-	return new PostmarkSender(http, { messageStream, tag: campaign });
+	return provider === 'postmark' ? new PostmarkSender(http, { messageStream, tag: campaign }) : new SendGridSender(http, { category: campaign });
 }
 
 export class EspSend implements INodeType {
@@ -62,7 +71,7 @@ export class EspSend implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["options"]?.dryRun ? "dry run" : $parameter["provider"]}}',
-		description: 'Send the retargeting email through Postmark or SMTP, after consent, suppression, frequency cap and idempotency checks',
+		description: 'Send the retargeting email through Postmark, SendGrid or SMTP, after consent, suppression, frequency cap and idempotency checks',
 		defaults: { name: 'ESP Send' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -70,6 +79,7 @@ export class EspSend implements INodeType {
 		credentials: [
 			{ name: 'retargetingSmtpApi', required: true, testedBy: 'checkSmtp', displayOptions: { show: { provider: ['smtp'] } } },
 			{ name: 'retargetingPostmarkApi', required: true, displayOptions: { show: { provider: ['postmark'] } } },
+			{ name: 'retargetingSendGridApi', required: true, displayOptions: { show: { provider: ['sendgrid'] } } },
 			{
 				name: 'retargetingPostgresApi',
 				required: true,
@@ -86,6 +96,7 @@ export class EspSend implements INodeType {
 				noDataExpression: true,
 				options: [
 					{ name: 'Postmark', value: 'postmark', description: 'Batches of 500 through the Postmark API' },
+					{ name: 'SendGrid', value: 'sendgrid', description: 'One request an email through the SendGrid v3 API' },
 					{ name: 'SMTP', value: 'smtp', description: 'Any SMTP server or relay' },
 				],
 				default: 'smtp',
@@ -274,7 +285,7 @@ export class EspSend implements INodeType {
 		const items = this.getInputData();
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		const capMax = Number(options.capMax ?? 3);
-		const provider = this.getNodeParameter('provider', 0, 'smtp') as 'smtp' | 'postmark';
+		const provider = this.getNodeParameter('provider', 0, 'smtp') as Provider;
 		const settings: EmailSettings = {
 			campaign: String(this.getNodeParameter('campaign', 0, '') ?? '').trim() || String(this.getWorkflow().id ?? ''),
 			source: provider,
@@ -356,7 +367,7 @@ export class EspSend implements INodeType {
 					outcomes = await sendEmails(store.driver, sender, inputs.map((x) => x.input), settings);
 				} catch (error) {
 					throw new NodeOperationError(this.getNode(), (error as Error).message, {
-						description: `Check the ${provider === 'smtp' ? 'host, port, TLS setting and login of the Retargeting SMTP API' : 'server token and API URL of the Retargeting Postmark API'} credential. What was not sent is not recorded.`,
+						description: `Check the ${provider === 'smtp' ? 'host, port, TLS setting and login of the SMTP' : 'key and API URL of the provider'} credential. What was not sent is not recorded.`,
 					});
 				}
 				const byOffset = new Map(inputs.map((x, k) => [x.offset, outcomes[k]]));

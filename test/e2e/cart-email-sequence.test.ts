@@ -6,20 +6,24 @@ import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
 import { startTestInstance } from '../harness/instance.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
+import { SendGridStandIn } from '../harness/sendgrid-stand-in.ts';
 import { decoded, TestSmtpServer } from '../harness/smtp.ts';
 
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
 
-describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMTP, and Postmark', () => {
+describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMTP, then Postmark and SendGrid', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
 	const smtp = new TestSmtpServer();
 	const postmark = new PostmarkStandIn();
+	const sendgrid = new SendGridStandIn();
 	let smtpPort: number;
 	let postmarkUrl: string;
+	let sendgridUrl: string;
 
 	beforeAll(async () => {
 		smtpPort = await smtp.start();
 		postmarkUrl = await postmark.start();
+		sendgridUrl = await sendgrid.start();
 		n8n = await startTestInstance();
 	}, 300_000);
 
@@ -27,6 +31,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		await n8n?.dispose();
 		await smtp.stop();
 		await postmark.stop();
+		await sendgrid.stop();
 	}, 60_000);
 
 	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent', async () => {
@@ -96,10 +101,11 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		expect(raw).not.toContain('COMEBACK10');
 	}, 240_000);
 
-	it('sends through Postmark with the credential n8n authenticates (local stand-in of the API)', async () => {
-		const token = await n8n.createCredential('retargetingPostmarkApi', 'Postmark', { serverToken: postmark.token, apiUrl: postmarkUrl });
+	/** Webhook → ESP Send with an API provider, whose credential points at the local stand-in. */
+	const publishApiSend = async (provider: string, credentialType: string, credentialId: string) => {
+		const webhookPath = `send-${provider}`;
 		await n8n.publishWorkflow({
-			name: 'Postmark send',
+			name: `${provider} send`,
 			nodes: [
 				{
 					id: randomUUID(),
@@ -108,7 +114,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 					typeVersion: 2,
 					position: [0, 0],
 					webhookId: randomUUID(),
-					parameters: { httpMethod: 'POST', path: 'send-postmark', responseMode: 'lastNode', options: {} },
+					parameters: { httpMethod: 'POST', path: webhookPath, responseMode: 'lastNode', options: {} },
 				},
 				{
 					id: randomUUID(),
@@ -117,7 +123,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 					typeVersion: 1,
 					position: [220, 0],
 					parameters: {
-						provider: 'postmark',
+						provider,
 						personIdKind: 'email',
 						personField: 'body.email',
 						fromEmail: 'shop@example.com',
@@ -125,16 +131,31 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 						unsubscribeUrl: 'https://shop.example/u/{profile_id}',
 						campaign: 'welcome-back',
 					},
-					credentials: { retargetingPostmarkApi: { id: token, name: 'Postmark' } },
+					credentials: { [credentialType]: { id: credentialId, name: provider } },
 				},
 			],
 			connections: { Webhook: { main: [[{ node: 'ESP Send', type: 'main', index: 0 }]] } },
 		});
-		await n8n.waitForWebhook('send-postmark');
-		const res = await n8n.webhook('send-postmark', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com' }) });
-		expect(await res.json()).toMatchObject({ send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'pm-1' } });
+		await n8n.waitForWebhook(webhookPath);
+		const res = await n8n.webhook(webhookPath, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'ada@example.com' }) });
+		return (await res.json()) as Record<string, unknown>;
+	};
+
+	it('sends through Postmark and SendGrid with the credentials n8n authenticates (local stand-ins of their APIs)', async () => {
+		const postmarkToken = await n8n.createCredential('retargetingPostmarkApi', 'postmark', { serverToken: postmark.token, apiUrl: postmarkUrl });
+		expect(await publishApiSend('postmark', 'retargetingPostmarkApi', postmarkToken)).toMatchObject({
+			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'pm-1' },
+		});
 		expect(postmark.requests).toHaveLength(1);
 		expect(postmark.requests[0]).toMatchObject({ token: postmark.token, messages: [{ To: 'ada@example.com', Subject: 'Hello Ada', MessageStream: 'outbound', Tag: 'welcome-back' }] });
 		expect(postmark.shapeErrors).toEqual([]);
+
+		const sendgridKey = await n8n.createCredential('retargetingSendGridApi', 'sendgrid', { apiKey: sendgrid.apiKey, apiUrl: sendgridUrl });
+		expect(await publishApiSend('sendgrid', 'retargetingSendGridApi', sendgridKey)).toMatchObject({
+			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'sg-1' },
+		});
+		expect(sendgrid.requests).toHaveLength(1);
+		expect(sendgrid.requests[0]).toMatchObject({ authorization: `Bearer ${sendgrid.apiKey}`, body: { subject: 'Hello Ada', categories: ['welcome-back'] } });
+		expect(sendgrid.shapeErrors).toEqual([]);
 	}, 120_000);
 });

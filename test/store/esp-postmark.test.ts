@@ -1,8 +1,9 @@
-import { type EmailInput, type EmailSettings, sendEmails } from '../../nodes/shared/delivery/email.ts';
-import { type HttpCall, PostmarkSender } from '../../nodes/shared/delivery/postmark.ts';
+import { type EmailInput, sendEmails } from '../../nodes/shared/delivery/email.ts';
+import { PostmarkSender } from '../../nodes/shared/delivery/postmark.ts';
 import { parseEvent } from '../../nodes/shared/events/model.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
+import { fetchCall, providerSettings, sendStatuses } from '../harness/esp.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const T = Date.parse('2026-11-20T09:00:00.000Z');
@@ -14,15 +15,7 @@ describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_na
 	let postmark: PostmarkStandIn;
 	let base: string;
 
-	/** What n8n's authenticated request does for the node: the token header, JSON both ways. */
-	const http = (token: string): HttpCall => async ({ method, path, body }) => {
-		const res = await fetch(`${base}${path}`, {
-			method,
-			headers: { 'content-type': 'application/json', accept: 'application/json', 'x-postmark-server-token': token },
-			body: body === undefined ? undefined : JSON.stringify(body),
-		});
-		return { status: res.status, headers: Object.fromEntries(res.headers), body: await res.json() };
-	};
+	const http = (token: string) => fetchCall(() => base, { 'x-postmark-server-token': token });
 
 	beforeEach(async () => {
 		postmark = new PostmarkStandIn();
@@ -45,14 +38,7 @@ describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_na
 		});
 		for (let i = 0; i < events.length; i += 500) await store.appendEvents(events.slice(i, i + 500));
 	};
-	const settings: EmailSettings = {
-		campaign: 'cart-recovery',
-		source: 'postmark',
-		requireExplicitConsent: true,
-		dryRun: false,
-		fields: { cartItems: 'items', recommendations: 'recommendations', recoveryUrl: 'recoveryUrl', currency: 'currency' },
-		retry: { attempts: 3, baseDelayMs: 10 },
-	};
+	const settings = providerSettings('postmark');
 	const item = (email: string): EmailInput => ({
 		person: { kind: 'email', value: email },
 		key: `wf:${email}:1`,
@@ -66,8 +52,7 @@ describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_na
 			unsubscribeUrl: 'https://shop.example/u/{profile_id}',
 		},
 	});
-	const statuses = async () =>
-		Object.fromEntries((await store.driver.all<{ idempotency_key: string; status: string }>('SELECT idempotency_key, status FROM rt_sends')).map((r) => [r.idempotency_key, r.status]));
+	const statuses = () => sendStatuses(store.driver);
 
 	it('maps the per-message results of one batch call: sent, and refused for an inactive recipient', async () => {
 		await people(['ada@example.com', 'inactive@example.com', 'bo@example.com']);
@@ -87,7 +72,7 @@ describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_na
 
 	it('retries 429 (after Retry-After) and 5xx, then sends; the messages go once', async () => {
 		await people(['ada@example.com']);
-		postmark.failNext.push({ status: 429, retryAfter: 0 }, { status: 503 });
+		postmark.failNext.push({ status: 429, headers: { 'retry-after': '0' } }, { status: 503 });
 		const started = Date.now();
 		const [outcome] = await sendEmails(store.driver, new PostmarkSender(http(postmark.token), { messageStream: 'outbound' }), [item('ada@example.com')], settings, T);
 		expect(outcome).toMatchObject({ status: 'sent', attempts: 3, providerId: 'pm-1' });

@@ -24,3 +24,16 @@ export interface EmailSender {
 	readonly maxBatch: number;
 	sendBatch(messages: EmailMessage[]): Promise<SendResult[]>;
 }
+
+/** One HTTP call through n8n (authenticated by the credential), as the providers need it. */
+export type HttpCall = (request: { method: 'GET' | 'POST'; path: string; body?: unknown }) => Promise<{
+	status: number;
+	headers: Record<string, unknown>;
+	body: unknown;
+}>;
+
+/** Seconds of a Retry-After header, as milliseconds. */
+export function retryAfterMs(headers: Record<string, unknown>): number | undefined {
+	const value = Number(headers['retry-after']);
+	return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+}

@@ -1,0 +1,34 @@
+import type { EmailSettings } from '../../nodes/shared/delivery/email.ts';
+import type { HttpCall } from '../../nodes/shared/delivery/provider.ts';
+import type { SqlDriver } from '../../nodes/shared/store/driver.ts';
+
+/** What n8n's authenticated request does for ESP Send: the credential's header, JSON both ways. */
+export function fetchCall(base: () => string, auth: Record<string, string>): HttpCall {
+	return async ({ method, path, body }) => {
+		const res = await fetch(`${base()}${path}`, {
+			method,
+			headers: { 'content-type': 'application/json', accept: 'application/json', ...auth },
+			body: body === undefined ? undefined : JSON.stringify(body),
+		});
+		const text = await res.text();
+		return { status: res.status, headers: Object.fromEntries(res.headers), body: text ? JSON.parse(text) : undefined };
+	};
+}
+
+/** ESP Send's settings in the provider tests: explicit consent, no cap, fast retries. */
+export function providerSettings(source: string): EmailSettings {
+	return {
+		campaign: 'cart-recovery',
+		source,
+		requireExplicitConsent: true,
+		dryRun: false,
+		fields: { cartItems: 'items', recommendations: 'recommendations', recoveryUrl: 'recoveryUrl', currency: 'currency' },
+		retry: { attempts: 3, baseDelayMs: 10 },
+	};
+}
+
+/** The status of each recorded send, by idempotency key. */
+export async function sendStatuses(db: SqlDriver): Promise<Record<string, string>> {
+	const rows = await db.all<{ idempotency_key: string; status: string }>('SELECT idempotency_key, status FROM rt_sends');
+	return Object.fromEntries(rows.map((r) => [r.idempotency_key, r.status]));
+}
