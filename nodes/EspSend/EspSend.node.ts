@@ -13,6 +13,7 @@ import {
 } from 'n8n-workflow';
 
 import { type EmailInput, type EmailSettings, sendEmails } from '../shared/delivery/email';
+import { MailjetSender } from '../shared/delivery/mailjet';
 import { PostmarkSender } from '../shared/delivery/postmark';
 import { SendGridSender } from '../shared/delivery/sendgrid';
 import type { EmailSender, HttpCall } from '../shared/delivery/provider';
@@ -35,10 +36,11 @@ function smtpSettings(c: ICredentialDataDecryptedObject): SmtpSettings {
 	};
 }
 
-type Provider = 'smtp' | 'postmark' | 'sendgrid';
+type Provider = 'smtp' | 'mailjet' | 'postmark' | 'sendgrid';
 
 /** The API providers: their credential type and the API they call by default. */
 const API_PROVIDERS = {
+	mailjet: { credential: 'retargetingMailjetApi', url: 'https://api.mailjet.com' },
 	postmark: { credential: 'retargetingPostmarkApi', url: 'https://api.postmarkapp.com' },
 	sendgrid: { credential: 'retargetingSendGridApi', url: 'https://api.sendgrid.com' },
 } as const;
@@ -60,6 +62,7 @@ async function senderFor(ctx: IExecuteFunctions, provider: Provider, campaign: s
 		})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
 		return { status: response.statusCode, headers: response.headers, body: response.body };
 	};
+	if (provider === 'mailjet') return new MailjetSender(http, { campaign });
 	return provider === 'postmark' ? new PostmarkSender(http, { messageStream, tag: campaign }) : new SendGridSender(http, { category: campaign });
 }
 
@@ -71,13 +74,14 @@ export class EspSend implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["options"]?.dryRun ? "dry run" : $parameter["provider"]}}',
-		description: 'Send the retargeting email through Postmark, SendGrid or SMTP, after consent, suppression, frequency cap and idempotency checks',
+		description: 'Send the retargeting email through Mailjet, Postmark, SendGrid or SMTP, after consent, suppression, frequency cap and idempotency checks',
 		defaults: { name: 'ESP Send' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'retargetingSmtpApi', required: true, testedBy: 'checkSmtp', displayOptions: { show: { provider: ['smtp'] } } },
+			{ name: 'retargetingMailjetApi', required: true, displayOptions: { show: { provider: ['mailjet'] } } },
 			{ name: 'retargetingPostmarkApi', required: true, displayOptions: { show: { provider: ['postmark'] } } },
 			{ name: 'retargetingSendGridApi', required: true, displayOptions: { show: { provider: ['sendgrid'] } } },
 			{
@@ -95,6 +99,7 @@ export class EspSend implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
+					{ name: 'Mailjet', value: 'mailjet', description: 'Batches of 50 through the Mailjet Send API v3.1' },
 					{ name: 'Postmark', value: 'postmark', description: 'Batches of 500 through the Postmark API' },
 					{ name: 'SendGrid', value: 'sendgrid', description: 'One request an email through the SendGrid v3 API' },
 					{ name: 'SMTP', value: 'smtp', description: 'Any SMTP server or relay' },

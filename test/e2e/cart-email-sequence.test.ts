@@ -5,25 +5,29 @@ import path from 'node:path';
 import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
 import { startTestInstance } from '../harness/instance.ts';
 import { repoRoot } from '../harness/paths.ts';
+import { MailjetStandIn } from '../harness/mailjet-stand-in.ts';
 import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
 import { SendGridStandIn } from '../harness/sendgrid-stand-in.ts';
 import { decoded, TestSmtpServer } from '../harness/smtp.ts';
 
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
 
-describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMTP, then Postmark and SendGrid', () => {
+describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMTP, then Postmark, SendGrid and Mailjet', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
 	const smtp = new TestSmtpServer();
 	const postmark = new PostmarkStandIn();
 	const sendgrid = new SendGridStandIn();
+	const mailjet = new MailjetStandIn();
 	let smtpPort: number;
 	let postmarkUrl: string;
 	let sendgridUrl: string;
+	let mailjetUrl: string;
 
 	beforeAll(async () => {
 		smtpPort = await smtp.start();
 		postmarkUrl = await postmark.start();
 		sendgridUrl = await sendgrid.start();
+		mailjetUrl = await mailjet.start();
 		n8n = await startTestInstance();
 	}, 300_000);
 
@@ -32,6 +36,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		await smtp.stop();
 		await postmark.stop();
 		await sendgrid.stop();
+		await mailjet.stop();
 	}, 60_000);
 
 	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent', async () => {
@@ -130,6 +135,8 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 						subject: 'Hello {first_name}',
 						unsubscribeUrl: 'https://shop.example/u/{profile_id}',
 						campaign: 'welcome-back',
+						// Ada gets one email per provider here; the default cap (3 a day) would stop the fourth.
+						options: { capMax: 0 },
 					},
 					credentials: { [credentialType]: { id: credentialId, name: provider } },
 				},
@@ -141,7 +148,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		return (await res.json()) as Record<string, unknown>;
 	};
 
-	it('sends through Postmark and SendGrid with the credentials n8n authenticates (local stand-ins of their APIs)', async () => {
+	it('sends through Postmark, SendGrid and Mailjet with the credentials n8n authenticates (local stand-ins of their APIs)', async () => {
 		const postmarkToken = await n8n.createCredential('retargetingPostmarkApi', 'postmark', { serverToken: postmark.token, apiUrl: postmarkUrl });
 		expect(await publishApiSend('postmark', 'retargetingPostmarkApi', postmarkToken)).toMatchObject({
 			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'pm-1' },
@@ -157,5 +164,13 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		expect(sendgrid.requests).toHaveLength(1);
 		expect(sendgrid.requests[0]).toMatchObject({ authorization: `Bearer ${sendgrid.apiKey}`, body: { subject: 'Hello Ada', categories: ['welcome-back'] } });
 		expect(sendgrid.shapeErrors).toEqual([]);
+
+		const mailjetKeys = await n8n.createCredential('retargetingMailjetApi', 'mailjet', { apiKey: mailjet.apiKey, apiSecret: mailjet.apiSecret, apiUrl: mailjetUrl });
+		expect(await publishApiSend('mailjet', 'retargetingMailjetApi', mailjetKeys)).toMatchObject({
+			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'mj-1' },
+		});
+		expect(mailjet.requests).toHaveLength(1);
+		expect(mailjet.requests[0]).toMatchObject({ messages: [{ Subject: 'Hello Ada', CustomCampaign: 'welcome-back' }] });
+		expect(mailjet.shapeErrors).toEqual([]);
 	}, 120_000);
 });

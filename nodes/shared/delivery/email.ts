@@ -139,7 +139,7 @@ export async function sendEmails(
 		outcome.subject = message.subject;
 		if (missing.length) outcome.missingVariables = missing;
 		if (settings.dryRun || !sender) Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
-		else ready.push({ index, record, clickId, message: { ...message, to: outcome.to } });
+		else ready.push({ index, record, clickId, message: { ...message, to: outcome.to, key: record.key } });
 	}
 	try {
 		for (let start = 0; sender && start < ready.length; start += sender.maxBatch) {

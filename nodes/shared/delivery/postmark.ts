@@ -1,4 +1,4 @@
-import { type EmailMessage, type EmailSender, type HttpCall, retryAfterMs, type SendResult } from './provider';
+import { type EmailMessage, type EmailSender, type HttpCall, postOrUnclear, retryAfterMs, type SendResult } from './provider';
 
 /** A display name inside a quoted string, so that it cannot add addresses or headers. */
 export function fromHeader(from: EmailMessage['from']): string {
@@ -32,36 +32,29 @@ export class PostmarkSender implements EmailSender {
 
 	async sendBatch(messages: EmailMessage[]): Promise<SendResult[]> {
 		const all = (result: SendResult) => messages.map(() => result);
-		let response: Awaited<ReturnType<HttpCall>>;
-		try {
-			response = await this.http({
-				method: 'POST',
-				path: '/email/batch',
-				body: messages.map((m) => ({
-					From: fromHeader(m.from),
-					To: m.to,
-					ReplyTo: m.replyTo,
-					Subject: m.subject,
-					HtmlBody: m.html,
-					TextBody: m.text,
-					Headers: Object.entries(m.headers).map(([Name, Value]) => ({ Name, Value })),
-					MessageStream: this.stream,
-					...(this.tag ? { Tag: this.tag.slice(0, 1000) } : {}),
-				})),
-			});
-		} catch (error) {
-			// No answer: the batch may or may not have been taken.
-			return all({ ok: false, retryable: false, unknown: true, reason: `Postmark did not answer: ${(error as Error).message}` });
-		}
-		const { status, body } = response;
-		const problem = body as PostmarkAnswer | undefined;
+		const body = messages.map((m) => ({
+			From: fromHeader(m.from),
+			To: m.to,
+			ReplyTo: m.replyTo,
+			Subject: m.subject,
+			HtmlBody: m.html,
+			TextBody: m.text,
+			Headers: Object.entries(m.headers).map(([Name, Value]) => ({ Name, Value })),
+			MessageStream: this.stream,
+			...(this.tag ? { Tag: this.tag.slice(0, 1000) } : {}),
+		}));
+		const response = await postOrUnclear(this.http, 'Postmark', '/email/batch', body);
+		if ('ok' in response) return all(response);
+		const { status } = response;
+		const answers = response.body;
+		const problem = answers as PostmarkAnswer | undefined;
 		const reason = `Postmark ${status}${problem?.ErrorCode !== undefined ? ` (error ${problem.ErrorCode})` : ''}: ${problem?.Message ?? 'no message'}`;
 		if (status === 401 || status === 403 || (status === 422 && problem?.ErrorCode === 10)) {
 			return all({ ok: false, retryable: false, fatal: true, reason: `${reason.replace(/\.$/, '')}. Check the server token.` });
 		}
 		if (status === 429 || status >= 500) return all({ ok: false, retryable: true, reason, retryAfterMs: retryAfterMs(response.headers) });
-		if (status !== 200 || !Array.isArray(body) || body.length !== messages.length) return all({ ok: false, retryable: false, reason });
-		return (body as PostmarkAnswer[]).map((answer) =>
+		if (status !== 200 || !Array.isArray(answers) || answers.length !== messages.length) return all({ ok: false, retryable: false, reason });
+		return (answers as PostmarkAnswer[]).map((answer) =>
 			answer.ErrorCode === 0
 				? { ok: true, providerId: String(answer.MessageID ?? '') }
 				: { ok: false, retryable: false, reason: `Postmark error ${answer.ErrorCode}: ${answer.Message ?? ''}` },

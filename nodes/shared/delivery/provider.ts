@@ -8,6 +8,8 @@ export interface EmailMessage {
 	html: string;
 	text: string;
 	headers: Record<string, string>;
+	/** The send's idempotency key, for providers that can carry it (Mailjet's CustomID). */
+	key?: string;
 }
 
 /**
@@ -36,4 +38,18 @@ export type HttpCall = (request: { method: 'GET' | 'POST'; path: string; body?: 
 export function retryAfterMs(headers: Record<string, unknown>): number | undefined {
 	const value = Number(headers['retry-after']);
 	return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
+}
+
+export type HttpAnswer = Awaited<ReturnType<HttpCall>>;
+
+/**
+ * POSTs to a provider; when no answer comes back (a network error, a timeout), whether the emails
+ * were taken is unknown, so they get an `unknown` failure: never sent again.
+ */
+export async function postOrUnclear(http: HttpCall, provider: string, path: string, body: unknown): Promise<HttpAnswer | SendResult> {
+	try {
+		return await http({ method: 'POST', path, body });
+	} catch (error) {
+		return { ok: false, retryable: false, unknown: true, reason: `${provider} did not answer: ${(error as Error).message}` };
+	}
 }

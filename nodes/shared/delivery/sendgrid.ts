@@ -1,4 +1,4 @@
-import type { EmailMessage, EmailSender, HttpCall, SendResult } from './provider';
+import { type EmailMessage, type EmailSender, type HttpCall, postOrUnclear, type SendResult } from './provider';
 
 interface SendGridErrors {
 	errors?: Array<{ message?: string; field?: string | null }>;
@@ -30,27 +30,19 @@ export class SendGridSender implements EmailSender {
 	}
 
 	private async send(m: EmailMessage): Promise<SendResult> {
-		let response: Awaited<ReturnType<HttpCall>>;
-		try {
-			response = await this.http({
-				method: 'POST',
-				path: '/v3/mail/send',
-				body: {
-					personalizations: [{ to: [{ email: m.to }] }],
-					from: { email: m.from.email, ...(m.from.name ? { name: m.from.name } : {}) },
-					...(m.replyTo ? { reply_to: { email: m.replyTo } } : {}),
-					subject: m.subject,
-					content: [
-						{ type: 'text/plain', value: m.text },
-						{ type: 'text/html', value: m.html },
-					],
-					headers: m.headers,
-					...(this.categories.length ? { categories: this.categories } : {}),
-				},
-			});
-		} catch (error) {
-			return { ok: false, retryable: false, unknown: true, reason: `SendGrid did not answer: ${(error as Error).message}` };
-		}
+		const response = await postOrUnclear(this.http, 'SendGrid', '/v3/mail/send', {
+			personalizations: [{ to: [{ email: m.to }] }],
+			from: { email: m.from.email, ...(m.from.name ? { name: m.from.name } : {}) },
+			...(m.replyTo ? { reply_to: { email: m.replyTo } } : {}),
+			subject: m.subject,
+			content: [
+				{ type: 'text/plain', value: m.text },
+				{ type: 'text/html', value: m.html },
+			],
+			headers: m.headers,
+			...(this.categories.length ? { categories: this.categories } : {}),
+		});
+		if ('ok' in response) return response;
 		const { status, headers } = response;
 		if (status === 202 || status === 200) return { ok: true, providerId: String(headers['x-message-id'] ?? '') };
 		const errors = (response.body as SendGridErrors | undefined)?.errors ?? [];
