@@ -14,6 +14,7 @@ import {
 
 import { type EmailInput, type EmailSettings, sendEmails } from '../shared/delivery/email';
 import { MailjetSender } from '../shared/delivery/mailjet';
+import { MandrillSender } from '../shared/delivery/mandrill';
 import { PostmarkSender } from '../shared/delivery/postmark';
 import { SendGridSender } from '../shared/delivery/sendgrid';
 import type { EmailSender, HttpCall } from '../shared/delivery/provider';
@@ -36,11 +37,12 @@ function smtpSettings(c: ICredentialDataDecryptedObject): SmtpSettings {
 	};
 }
 
-type Provider = 'smtp' | 'mailjet' | 'postmark' | 'sendgrid';
+type Provider = 'smtp' | 'mailjet' | 'mandrill' | 'postmark' | 'sendgrid';
 
 /** The API providers: their credential type and the API they call by default. */
 const API_PROVIDERS = {
 	mailjet: { credential: 'retargetingMailjetApi', url: 'https://api.mailjet.com' },
+	mandrill: { credential: 'retargetingMandrillApi', url: 'https://mandrillapp.com' },
 	postmark: { credential: 'retargetingPostmarkApi', url: 'https://api.postmarkapp.com' },
 	sendgrid: { credential: 'retargetingSendGridApi', url: 'https://api.sendgrid.com' },
 } as const;
@@ -63,6 +65,7 @@ async function senderFor(ctx: IExecuteFunctions, provider: Provider, campaign: s
 		return { status: response.statusCode, headers: response.headers, body: response.body };
 	};
 	if (provider === 'mailjet') return new MailjetSender(http, { campaign });
+	if (provider === 'mandrill') return new MandrillSender(http, { tag: campaign });
 	return provider === 'postmark' ? new PostmarkSender(http, { messageStream, tag: campaign }) : new SendGridSender(http, { category: campaign });
 }
 
@@ -74,7 +77,7 @@ export class EspSend implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["options"]?.dryRun ? "dry run" : $parameter["provider"]}}',
-		description: 'Send the retargeting email through Mailjet, Postmark, SendGrid or SMTP, after consent, suppression, frequency cap and idempotency checks',
+		description: 'Send the retargeting email through Mailjet, Mailchimp Transactional, Postmark, SendGrid or SMTP, after consent, suppression, frequency cap and idempotency checks',
 		defaults: { name: 'ESP Send' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -82,6 +85,7 @@ export class EspSend implements INodeType {
 		credentials: [
 			{ name: 'retargetingSmtpApi', required: true, testedBy: 'checkSmtp', displayOptions: { show: { provider: ['smtp'] } } },
 			{ name: 'retargetingMailjetApi', required: true, displayOptions: { show: { provider: ['mailjet'] } } },
+			{ name: 'retargetingMandrillApi', required: true, displayOptions: { show: { provider: ['mandrill'] } } },
 			{ name: 'retargetingPostmarkApi', required: true, displayOptions: { show: { provider: ['postmark'] } } },
 			{ name: 'retargetingSendGridApi', required: true, displayOptions: { show: { provider: ['sendgrid'] } } },
 			{
@@ -99,6 +103,7 @@ export class EspSend implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
+					{ name: 'Mailchimp Transactional', value: 'mandrill', description: 'One call an email through the Mailchimp Transactional (Mandrill) API' },
 					{ name: 'Mailjet', value: 'mailjet', description: 'Batches of 50 through the Mailjet Send API v3.1' },
 					{ name: 'Postmark', value: 'postmark', description: 'Batches of 500 through the Postmark API' },
 					{ name: 'SendGrid', value: 'sendgrid', description: 'One request an email through the SendGrid v3 API' },

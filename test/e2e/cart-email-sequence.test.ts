@@ -6,28 +6,32 @@ import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
 import { startTestInstance } from '../harness/instance.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { MailjetStandIn } from '../harness/mailjet-stand-in.ts';
+import { MandrillStandIn } from '../harness/mandrill-stand-in.ts';
 import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
 import { SendGridStandIn } from '../harness/sendgrid-stand-in.ts';
 import { decoded, TestSmtpServer } from '../harness/smtp.ts';
 
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
 
-describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMTP, then Postmark, SendGrid and Mailjet', () => {
+describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMTP, then the API providers', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
 	const smtp = new TestSmtpServer();
 	const postmark = new PostmarkStandIn();
 	const sendgrid = new SendGridStandIn();
 	const mailjet = new MailjetStandIn();
+	const mandrill = new MandrillStandIn();
 	let smtpPort: number;
 	let postmarkUrl: string;
 	let sendgridUrl: string;
 	let mailjetUrl: string;
+	let mandrillUrl: string;
 
 	beforeAll(async () => {
 		smtpPort = await smtp.start();
 		postmarkUrl = await postmark.start();
 		sendgridUrl = await sendgrid.start();
 		mailjetUrl = await mailjet.start();
+		mandrillUrl = await mandrill.start();
 		n8n = await startTestInstance();
 	}, 300_000);
 
@@ -37,6 +41,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		await postmark.stop();
 		await sendgrid.stop();
 		await mailjet.stop();
+		await mandrill.stop();
 	}, 60_000);
 
 	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent', async () => {
@@ -148,7 +153,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		return (await res.json()) as Record<string, unknown>;
 	};
 
-	it('sends through Postmark, SendGrid and Mailjet with the credentials n8n authenticates (local stand-ins of their APIs)', async () => {
+	it('sends through Postmark, SendGrid, Mailjet and Mailchimp Transactional with the credentials n8n authenticates (local stand-ins of their APIs)', async () => {
 		const postmarkToken = await n8n.createCredential('retargetingPostmarkApi', 'postmark', { serverToken: postmark.token, apiUrl: postmarkUrl });
 		expect(await publishApiSend('postmark', 'retargetingPostmarkApi', postmarkToken)).toMatchObject({
 			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'pm-1' },
@@ -172,5 +177,13 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		expect(mailjet.requests).toHaveLength(1);
 		expect(mailjet.requests[0]).toMatchObject({ messages: [{ Subject: 'Hello Ada', CustomCampaign: 'welcome-back' }] });
 		expect(mailjet.shapeErrors).toEqual([]);
+
+		const mandrillKey = await n8n.createCredential('retargetingMandrillApi', 'mandrill', { apiKey: mandrill.apiKey, apiUrl: mandrillUrl });
+		expect(await publishApiSend('mandrill', 'retargetingMandrillApi', mandrillKey)).toMatchObject({
+			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'md-1' },
+		});
+		expect(mandrill.requests).toHaveLength(1);
+		expect(mandrill.requests[0]).toMatchObject({ key: mandrill.apiKey, message: { subject: 'Hello Ada', tags: ['welcome-back'] } });
+		expect(mandrill.shapeErrors).toEqual([]);
 	}, 120_000);
 });

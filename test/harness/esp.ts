@@ -1,6 +1,8 @@
 import type { EmailSettings } from '../../nodes/shared/delivery/email.ts';
 import type { HttpCall } from '../../nodes/shared/delivery/provider.ts';
+import { parseEvent } from '../../nodes/shared/events/model.ts';
 import type { SqlDriver } from '../../nodes/shared/store/driver.ts';
+import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 
 /** What n8n's authenticated request does for ESP Send: the credential's header, JSON both ways. */
 export function fetchCall(base: () => string, auth: Record<string, string>): HttpCall {
@@ -31,4 +33,16 @@ export function providerSettings(source: string): EmailSettings {
 export async function sendStatuses(db: SqlDriver): Promise<Record<string, string>> {
 	const rows = await db.all<{ idempotency_key: string; status: string }>('SELECT idempotency_key, status FROM rt_sends');
 	return Object.fromEntries(rows.map((r) => [r.idempotency_key, r.status]));
+}
+
+let seeded = 0;
+
+/** People who opted in to email, one per address (the address is also their user ID), first name Ada. */
+export async function optedIn(store: RetargetingStore, emails: string[]): Promise<void> {
+	const events = emails.map((email) => {
+		const parsed = parseEvent({ messageId: `opted-in-${++seeded}`, type: 'identify', userId: email, traits: { email, first_name: 'Ada' }, context: { consent: { email: true } } });
+		if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
+		return parsed.event;
+	});
+	for (let i = 0; i < events.length; i += 500) await store.appendEvents(events.slice(i, i + 500));
 }

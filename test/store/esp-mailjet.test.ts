@@ -1,13 +1,11 @@
 import { type EmailInput, sendEmails } from '../../nodes/shared/delivery/email.ts';
 import { MailjetSender } from '../../nodes/shared/delivery/mailjet.ts';
-import { parseEvent } from '../../nodes/shared/events/model.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
-import { fetchCall, providerSettings, sendStatuses } from '../harness/esp.ts';
+import { fetchCall, optedIn, providerSettings, sendStatuses } from '../harness/esp.ts';
 import { MailjetStandIn } from '../harness/mailjet-stand-in.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const T = Date.parse('2026-11-20T09:00:00.000Z');
-let sequence = 0;
 
 describe.each(BACKENDS)('ESP Send through Mailjet (local stand-in) on %s', (_name, makeFixture) => {
 	let fixture: StoreFixture;
@@ -29,14 +27,7 @@ describe.each(BACKENDS)('ESP Send through Mailjet (local stand-in) on %s', (_nam
 		await fixture.dispose();
 	});
 
-	const people = async (emails: string[]) => {
-		const events = emails.map((email) => {
-			const parsed = parseEvent({ messageId: `mj-${++sequence}`, type: 'identify', userId: email, traits: { email, first_name: 'Ada' }, context: { consent: { email: true } } });
-			if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-			return parsed.event;
-		});
-		await store.appendEvents(events);
-	};
+	const people = (emails: string[]) => optedIn(store, emails);
 	const item = (email: string): EmailInput => ({
 		person: { kind: 'email', value: email },
 		key: `wf:${email}:1`,

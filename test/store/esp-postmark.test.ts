@@ -1,13 +1,11 @@
 import { type EmailInput, sendEmails } from '../../nodes/shared/delivery/email.ts';
 import { PostmarkSender } from '../../nodes/shared/delivery/postmark.ts';
-import { parseEvent } from '../../nodes/shared/events/model.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
-import { fetchCall, providerSettings, sendStatuses } from '../harness/esp.ts';
+import { fetchCall, optedIn, providerSettings, sendStatuses } from '../harness/esp.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const T = Date.parse('2026-11-20T09:00:00.000Z');
-let sequence = 0;
 
 describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_name, makeFixture) => {
 	let fixture: StoreFixture;
@@ -30,14 +28,7 @@ describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_na
 		await fixture.dispose();
 	});
 
-	const people = async (emails: string[]) => {
-		const events = emails.map((email) => {
-			const parsed = parseEvent({ messageId: `pm-${++sequence}`, type: 'identify', userId: email, traits: { email, first_name: 'Ada' }, context: { consent: { email: true } } });
-			if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-			return parsed.event;
-		});
-		for (let i = 0; i < events.length; i += 500) await store.appendEvents(events.slice(i, i + 500));
-	};
+	const people = (emails: string[]) => optedIn(store, emails);
 	const settings = providerSettings('postmark');
 	const item = (email: string): EmailInput => ({
 		person: { kind: 'email', value: email },

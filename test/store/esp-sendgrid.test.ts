@@ -1,13 +1,11 @@
 import { type EmailInput, sendEmails } from '../../nodes/shared/delivery/email.ts';
 import { SendGridSender } from '../../nodes/shared/delivery/sendgrid.ts';
-import { parseEvent } from '../../nodes/shared/events/model.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { SendGridStandIn } from '../harness/sendgrid-stand-in.ts';
-import { fetchCall, providerSettings, sendStatuses } from '../harness/esp.ts';
+import { fetchCall, optedIn, providerSettings, sendStatuses } from '../harness/esp.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const T = Date.parse('2026-11-20T09:00:00.000Z');
-let sequence = 0;
 
 describe.each(BACKENDS)('ESP Send through SendGrid (local stand-in) on %s', (_name, makeFixture) => {
 	let fixture: StoreFixture;
@@ -23,12 +21,7 @@ describe.each(BACKENDS)('ESP Send through SendGrid (local stand-in) on %s', (_na
 		fixture = makeFixture();
 		store = await fixture.open();
 		await store.migrate();
-		const events = ['ada@example.com', 'invalid@example.com', 'bo@example.com'].map((email) => {
-			const parsed = parseEvent({ messageId: `sg-${++sequence}`, type: 'identify', userId: email, traits: { email, first_name: 'Ada' }, context: { consent: { email: true } } });
-			if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
-			return parsed.event;
-		});
-		await store.appendEvents(events);
+		await optedIn(store, ['ada@example.com', 'invalid@example.com', 'bo@example.com']);
 	});
 
 	afterEach(async () => {
