@@ -1,4 +1,5 @@
-import { compare, compileSegments, deviceOfUserAgent, funnelStage, holds, inQuietHours, localHour, matchSegments } from '../../nodes/shared/segments/evaluate';
+import { compare, compileSegments, deviceOfUserAgent, funnelStage, holds, inQuietHours, matchSegments } from '../../nodes/shared/segments/evaluate';
+import { localHour } from '../../nodes/shared/segments/time-zones';
 import type { CartFact, EventFact, PersonFacts } from '../../nodes/shared/segments/facts';
 import { holdoutPlace, inHoldout } from '../../nodes/shared/segments/holdout';
 import { factNeeds } from '../../nodes/shared/segments/needs';

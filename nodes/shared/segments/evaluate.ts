@@ -1,6 +1,7 @@
 import { canonicalEventName } from '../events/vocabulary';
 import type { CartFact, EventFact, PersonFacts } from './facts';
 import { FUNNEL_EVENTS } from './needs';
+import { isTimeZone, localHour } from './time-zones';
 import { ATTRIBUTES, type Comparison, type Condition, FUNNEL_STAGES, type FunnelStage, type PropertyFilter, type Segment } from './rules';
 
 const DAY_MS = 86_400_000;
@@ -139,7 +140,7 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 		}
 		case 'quietHours': {
 			const own = attributeValue(person, 'timezone');
-			const zone = typeof own === 'string' && isZone(own) ? own : c.fallbackTimezone;
+			const zone = typeof own === 'string' && isTimeZone(own) ? own : c.fallbackTimezone;
 			const hour = localHour(zone, now);
 			facts.localTime = { timezone: zone, hour };
 			return !inQuietHours(hour, c.start, c.end);
@@ -151,28 +152,6 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 export function inQuietHours(hour: number, start: number, end: number): boolean {
 	if (start === end) return false;
 	return start < end ? hour >= start && hour < end : hour >= start || hour < end;
-}
-
-const hourFormats = new Map<string, Intl.DateTimeFormat>();
-
-/** The hour (0 to 23) at `now` in an IANA time zone. */
-export function localHour(zone: string, now: number): number {
-	let format = hourFormats.get(zone);
-	if (!format) {
-		format = new Intl.DateTimeFormat('en-GB', { timeZone: zone, hour: 'numeric', hourCycle: 'h23' });
-		hourFormats.set(zone, format);
-	}
-	return Number(format.format(now));
-}
-
-function isZone(zone: string): boolean {
-	if (hourFormats.has(zone)) return true;
-	try {
-		localHour(zone, 0);
-		return true;
-	} catch {
-		return false;
-	}
 }
 
 /** The furthest funnel stage that events since `from` reached. */

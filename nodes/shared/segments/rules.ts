@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { isTimeZone } from './time-zones';
+
 /** How an attribute or an event property is compared with the value a marketer typed. */
 export const COMPARISONS = [
 	'equals',
@@ -139,15 +141,6 @@ export type Segment = z.infer<typeof segment>;
 function segmentName(input: unknown, index: number): string {
 	const name = Array.isArray(input) ? (input[index] as { name?: unknown } | undefined)?.name : undefined;
 	return typeof name === 'string' && name.trim() ? ` ("${name.trim()}")` : '';
-}
-
-export function isTimeZone(zone: string): boolean {
-	try {
-		new Intl.DateTimeFormat('en-US', { timeZone: zone });
-		return true;
-	} catch {
-		return false;
-	}
 }
 
 /**
