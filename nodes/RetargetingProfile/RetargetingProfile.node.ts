@@ -11,7 +11,7 @@ import {
 
 import type { Consent } from '../shared/events/model';
 import { conditionProperties } from '../shared/segmentConditionProperties';
-import { segmentsFromParameter } from '../shared/segmentParameters';
+import { conditionGroupsFromParameter, type ConditionsParameter } from '../shared/segmentParameters';
 import { segmentMembers } from '../shared/segments/filter';
 import type { RetargetingStore } from '../shared/store/store';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
@@ -266,16 +266,16 @@ export class RetargetingProfile implements INodeType {
 }
 
 async function segmentMembersOf(ctx: IExecuteFunctions, store: RetargetingStore, i: number): Promise<IDataObject[]> {
-	const conditions = ctx.getNodeParameter('segmentConditions', i, {}) as { condition?: Array<Record<string, unknown>> };
-	const parsed = segmentsFromParameter({ segment: [{ name: 'Members', conditions }] }, ctx.getTimezone());
+	const conditions = ctx.getNodeParameter('segmentConditions', i, {}) as ConditionsParameter;
+	const parsed = conditionGroupsFromParameter(conditions, ctx.getTimezone());
 	if (!parsed.ok) {
-		throw new NodeOperationError(ctx.getNode(), `The conditions cannot be used: ${parsed.problems[0].replace(/^segment 1 \("Members"\), /, '')}`, {
+		throw new NodeOperationError(ctx.getNode(), `The conditions cannot be used: ${parsed.problems[0]}`, {
 			itemIndex: i,
 			description: parsed.problems.join('\n'),
 		});
 	}
 	const max = ctx.getNodeParameter('returnAll', i, false) ? undefined : Number(ctx.getNodeParameter('limit', i, 50));
-	const members = await segmentMembers(store.driver, parsed.segments[0], { max });
+	const members = await segmentMembers(store.driver, { name: 'Members', groups: parsed.groups }, { max });
 	return members.map(({ profile, facts }) => ({ ...profile, segment: { facts } }) as unknown as IDataObject);
 }
 

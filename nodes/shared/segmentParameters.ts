@@ -1,4 +1,4 @@
-import { parseCondition, parseSegments, parseWeights, type Segment } from './segments/rules';
+import { type Condition, parseCondition, parseSegments, parseWeights, type Segment } from './segments/rules';
 
 /** The editor's label of each rule field, so that a problem names what the marketer sees. */
 const FIELD_LABELS: Record<string, Record<string, string>> = {
@@ -14,8 +14,10 @@ const FIELD_LABELS: Record<string, Record<string, string>> = {
 };
 
 /** The segments as the editor saves them: fixed collections of segments and their conditions. */
+export type ConditionsParameter = { condition?: Array<Record<string, unknown>> } | undefined;
+
 export interface SegmentsParameter {
-	segment?: Array<{ name?: string; conditions?: { condition?: Array<Record<string, unknown>> } }>;
+	segment?: Array<{ name?: string; conditions?: ConditionsParameter }>;
 }
 
 /** One condition of the editor as the rule it describes (rules.ts checks it). */
@@ -69,35 +71,50 @@ function conditionOf(c: Record<string, unknown>, fallbackTimezone: string): Reco
 }
 
 /**
- * The editor's segments as checked rules, or the problems to show, each naming the segment and
- * the condition. Groups keep the order of their first condition.
+ * One editor list of conditions as condition groups, in the order of each group's first condition.
+ * Problems go to `problems`, prefixed by `where` and numbered as the editor lists the conditions.
  */
+function groupsOf(conditions: ConditionsParameter, fallbackTimezone: string, where: string, problems: string[]): Condition[][] {
+	const groups = new Map<number, Condition[]>();
+	(conditions?.condition ?? []).forEach((c, ci) => {
+		const rule = conditionOf(c, fallbackTimezone);
+		const at = `${where}condition ${ci + 1}`;
+		const labels = FIELD_LABELS[String(rule.type)] ?? {};
+		if (typeof rule.weightsProblem === 'string') {
+			problems.push(`${at}: Events and Weights: ${rule.weightsProblem}`);
+			return;
+		}
+		const checked = parseCondition(rule);
+		if (!checked.ok) {
+			for (const p of checked.problems) problems.push(`${at}: ${labels[p.field] ?? (p.field || 'Condition')}: ${p.reason}`);
+			return;
+		}
+		const group = Number(c.group ?? 1) || 1;
+		groups.set(group, [...(groups.get(group) ?? []), checked.condition]);
+	});
+	return [...groups.values()];
+}
+
+/** The conditions of one editor list (the Profile node's segment members) as checked groups. */
+export function conditionGroupsFromParameter(
+	conditions: ConditionsParameter,
+	fallbackTimezone: string,
+): { ok: true; groups: Condition[][] } | { ok: false; problems: string[] } {
+	const problems: string[] = [];
+	const groups = groupsOf(conditions, fallbackTimezone, '', problems);
+	return problems.length ? { ok: false, problems } : { ok: true, groups };
+}
+
+/** The editor's segments as checked rules, or the problems to show, each naming the segment and the condition. */
 export function segmentsFromParameter(
 	parameter: SegmentsParameter,
 	fallbackTimezone: string,
 ): { ok: true; segments: Segment[] } | { ok: false; problems: string[] } {
 	const problems: string[] = [];
-	const raw = (parameter.segment ?? []).map((s, si) => {
-		const groups = new Map<number, Array<Record<string, unknown>>>();
-		(s.conditions?.condition ?? []).forEach((c, ci) => {
-			const rule = conditionOf(c, fallbackTimezone);
-			// Problems are numbered as the editor lists the conditions, not as they are grouped.
-			const where = `segment ${si + 1}${s.name ? ` ("${s.name}")` : ''}, condition ${ci + 1}`;
-			const labels = FIELD_LABELS[String(rule.type)] ?? {};
-			if (typeof rule.weightsProblem === 'string') {
-				problems.push(`${where}: Events and Weights: ${rule.weightsProblem}`);
-				return;
-			}
-			const checked = parseCondition(rule);
-			if (!checked.ok) {
-				for (const p of checked.problems) problems.push(`${where}: ${labels[p.field] ?? (p.field || 'Condition')}: ${p.reason}`);
-				return;
-			}
-			const group = Number(c.group ?? 1) || 1;
-			groups.set(group, [...(groups.get(group) ?? []), checked.condition]);
-		});
-		return { name: s.name ?? '', groups: [...groups.values()] };
-	});
+	const segments = (parameter.segment ?? []).map((s, si) => ({
+		name: s.name ?? '',
+		groups: groupsOf(s.conditions, fallbackTimezone, `segment ${si + 1}${s.name ? ` ("${s.name}")` : ''}, `, problems),
+	}));
 	if (problems.length) return { ok: false, problems };
-	return parseSegments(raw);
+	return parseSegments(segments);
 }

@@ -131,45 +131,27 @@ export function parseCondition(input: unknown): { ok: true; condition: Condition
 }
 export type PropertyFilter = z.infer<typeof propertyFilter>;
 
-const segment = z.object({
-	name,
+export interface Segment {
+	name: string;
 	/** OR of groups; the conditions of one group must all hold (AND). No condition: everyone. */
-	groups: z.array(z.array(condition)),
-});
-export type Segment = z.infer<typeof segment>;
-
-function segmentName(input: unknown, index: number): string {
-	const name = Array.isArray(input) ? (input[index] as { name?: unknown } | undefined)?.name : undefined;
-	return typeof name === 'string' && name.trim() ? ` ("${name.trim()}")` : '';
+	groups: Condition[][];
 }
 
 /**
- * Checks the segments a user built; each problem names the segment, the condition and the field,
- * in the words of the node's parameters.
+ * Checks the segments as a whole, their conditions being checked already (parseCondition): at least
+ * one, each named, no two with the same name. Names come back trimmed.
  */
-export function parseSegments(input: unknown): { ok: true; segments: Segment[] } | { ok: false; problems: string[] } {
-	const result = z.array(segment).min(1, 'add at least one segment').safeParse(input);
-	if (!result.success) {
-		return {
-			ok: false,
-			problems: result.error.issues.map((issue) => {
-				const [s, , g, c, ...field] = issue.path;
-				const where = [
-					typeof s === 'number' ? `segment ${s + 1}${segmentName(input, s)}` : '',
-					typeof g === 'number' && typeof c === 'number' ? `group ${g + 1}, condition ${c + 1}` : '',
-					field.length ? `field "${field.join('.')}"` : issue.path.length === 2 ? `field "${issue.path[1]}"` : '',
-				].filter(Boolean);
-				return `${where.length ? `${where.join(', ')}: ` : ''}${issue.message}`;
-			}),
-		};
-	}
+export function parseSegments(segments: Segment[]): { ok: true; segments: Segment[] } | { ok: false; problems: string[] } {
+	if (segments.length === 0) return { ok: false, problems: ['add at least one segment'] };
+	const named = segments.map((s) => ({ ...s, name: s.name.trim() }));
+	const problems = named.flatMap((s, i) => (s.name ? [] : [`segment ${i + 1}, field "name": must not be empty`]));
+	if (problems.length) return { ok: false, problems };
 	const names = new Set<string>();
-	const problems: string[] = [];
-	for (const s of result.data) {
+	for (const s of named) {
 		if (names.has(s.name.toLowerCase())) problems.push(`segment "${s.name}": two segments have this name`);
 		names.add(s.name.toLowerCase());
 	}
-	return problems.length ? { ok: false, problems } : { ok: true, segments: result.data };
+	return problems.length ? { ok: false, problems } : { ok: true, segments: named };
 }
 
 /** "Product Viewed: 1, Product Added: 3, Order Completed: -10" as weights, or why not. */
