@@ -67,20 +67,21 @@ function firstName(profile: ProfileFields): string {
 /** One plain address: no list, no display name, no spaces (an address from a form can hold several). */
 const SINGLE_ADDRESS = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 
-/** Why the guard refused a person, in a marketer's words. */
+const capReason = (cap: { max: number; withinHours: number }) => `frequency cap: ${cap.max} email(s) within ${cap.withinHours} h already`;
+
+/**
+ * Why the guard refused a person, in a marketer's words. The guard's conditions are tried in order
+ * and stop at the first that fails, so the last fact read names it.
+ */
 function refusal(profile: ProfileFields, settings: EmailSettings, facts: Record<string, unknown>): string {
-	if (profile.suppressed) return `the person is suppressed${profile.suppressedReason ? ` (${profile.suppressedReason})` : ''}`;
-	if (profile.consent.email === false) return 'the person withdrew email consent';
-	if (settings.requireExplicitConsent && profile.consent.email !== true) return 'the person never gave email consent';
-	if (settings.cap && Number(facts['email sends'] ?? 0) >= settings.cap.max) {
-		return `frequency cap: ${settings.cap.max} email(s) within ${settings.cap.withinHours} h already`;
-	}
-	return 'the person may not be emailed';
+	if (settings.cap && 'email sends' in facts) return capReason(settings.cap);
+	if ('email consent' in facts) return facts['email consent'] === false ? 'the person withdrew email consent' : 'the person never gave email consent';
+	return `the person is suppressed${profile.suppressedReason ? ` (${profile.suppressedReason})` : ''}`;
 }
 
 /**
  * Sends one email per item, each guarded in this order: the person is in the store and has an
- * email address, consent, not suppressed, frequency cap, and the idempotency key (recorded before
+ * email address, not suppressed, consent, frequency cap, and the idempotency key (recorded before
  * the provider is called and confirmed after), so a retried execution never sends twice.
  */
 export async function sendEmails(
@@ -90,7 +91,7 @@ export async function sendEmails(
 	settings: EmailSettings,
 	now = Date.now(),
 ): Promise<EmailOutcome[]> {
-	const guard: Condition[] = [{ type: 'consent', channel: 'email', explicit: settings.requireExplicitConsent }, { type: 'notSuppressed' }];
+	const guard: Condition[] = [{ type: 'notSuppressed' }, { type: 'consent', channel: 'email', explicit: settings.requireExplicitConsent }];
 	if (settings.cap) guard.push({ type: 'frequencyCap', channel: 'email', max: settings.cap.max, withinHours: settings.cap.withinHours });
 	const router = new SegmentRouter(db, { segments: [{ name: 'may be emailed', groups: [guard] }], firstOnly: true, holdoutPercent: 0, campaign: settings.campaign, now });
 	const routed = await router.route(inputs);
@@ -109,9 +110,7 @@ export async function sendEmails(
 		if (keys.has(key)) return void (outcomes[i].reason = 'another item of this run has the same idempotency key');
 		// The cap counts what this run already plans for the person, not only what the store holds.
 		const earlier = plannedFor.get(r.profile.id) ?? 0;
-		if (settings.cap && Number(r.segment.facts['email sends'] ?? 0) + earlier >= settings.cap.max) {
-			return void (outcomes[i].reason = `frequency cap: ${settings.cap.max} email(s) within ${settings.cap.withinHours} h already`);
-		}
+		if (settings.cap && Number(r.segment.facts['email sends'] ?? 0) + earlier >= settings.cap.max) return void (outcomes[i].reason = capReason(settings.cap));
 		plannedFor.set(r.profile.id, earlier + 1);
 		keys.add(key);
 		planned.push({ index: i, record: { key, profileId: r.profile.id, channel: 'email', campaign: settings.campaign || null, step }, profile: r.profile });
