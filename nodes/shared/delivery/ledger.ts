@@ -1,5 +1,5 @@
 import type { SqlDriver } from '../store/driver';
-import { placeholders } from '../store/sql';
+import { insertRows, placeholders } from '../store/sql';
 
 /** One planned send, as recorded in `rt_sends` before the provider is called. */
 export interface SendRecord {
@@ -63,20 +63,20 @@ export async function confirmSends(
 	now = new Date(),
 ): Promise<void> {
 	if (results.length === 0) return;
+	const at = now.toISOString();
 	await db.transaction(async (tx) => {
-		for (const { record, sent, clickId, source } of results) {
-			await tx.run("UPDATE rt_sends SET status = ?, confirmed_at = ? WHERE idempotency_key = ? AND status = 'pending'", [
-				sent ? 'sent' : 'failed',
-				now.toISOString(),
-				record.key,
-			]);
-			if (!sent) continue;
-			await tx.run(
-				`INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)
-				 VALUES (?, ?, ?, ?, 'email', ?, ?, ?, ?)`,
-				[record.profileId, record.key, record.channel, source ?? null, record.campaign, clickId ?? null, 'email_sent', now.toISOString()],
-			);
+		for (const status of ['sent', 'failed'] as const) {
+			const keys = results.filter((r) => r.sent === (status === 'sent')).map((r) => r.record.key);
+			if (keys.length === 0) continue;
+			await tx.run(`UPDATE rt_sends SET status = ?, confirmed_at = ? WHERE status = 'pending' AND idempotency_key IN (${placeholders(keys.length)})`, [status, at, ...keys]);
 		}
+		await insertRows(
+			tx,
+			'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',
+			results
+				.filter((r) => r.sent)
+				.map(({ record, clickId, source }) => [record.profileId, record.key, record.channel, source ?? null, 'email', record.campaign, clickId ?? null, 'email_sent', at]),
+		);
 	});
 }
 
