@@ -12,18 +12,20 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { BrevoSender } from '../shared/delivery/brevo';
 import { type EmailInput, type EmailSettings, sendEmails } from '../shared/delivery/email';
 import { MailjetSender } from '../shared/delivery/mailjet';
 import { MandrillSender } from '../shared/delivery/mandrill';
 import { PostmarkSender } from '../shared/delivery/postmark';
 import { SendGridSender } from '../shared/delivery/sendgrid';
 import type { EmailSender, HttpCall } from '../shared/delivery/provider';
+import { SesSender } from '../shared/delivery/ses';
 import { SmtpSender, type SmtpSettings } from '../shared/delivery/smtp';
 import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { pathValue } from '../shared/segments/evaluate';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 
-/** Items guarded, reserved and sent together. */
+/** Items guarded, reserved and sent together (more when one provider call takes more). */
 const BATCH = 500;
 
 function smtpSettings(c: ICredentialDataDecryptedObject): SmtpSettings {
@@ -37,18 +39,21 @@ function smtpSettings(c: ICredentialDataDecryptedObject): SmtpSettings {
 	};
 }
 
-type Provider = 'smtp' | 'mailjet' | 'mandrill' | 'postmark' | 'sendgrid';
+type Provider = 'smtp' | keyof typeof API_PROVIDERS;
 
 /** The API providers: their credential type and the API they call by default. */
 const API_PROVIDERS = {
+	brevo: { credential: 'retargetingBrevoApi', url: 'https://api.brevo.com' },
 	mailjet: { credential: 'retargetingMailjetApi', url: 'https://api.mailjet.com' },
 	mandrill: { credential: 'retargetingMandrillApi', url: 'https://mandrillapp.com' },
 	postmark: { credential: 'retargetingPostmarkApi', url: 'https://api.postmarkapp.com' },
 	sendgrid: { credential: 'retargetingSendGridApi', url: 'https://api.sendgrid.com' },
+	// The SES credential signs each request and knows its region's endpoint.
+	ses: { credential: 'retargetingSesApi', url: '' },
 } as const;
 
 /** The provider the node is set to, with its credential. */
-async function senderFor(ctx: IExecuteFunctions, provider: Provider, campaign: string, messageStream: string): Promise<EmailSender> {
+async function senderFor(ctx: IExecuteFunctions, provider: Provider, campaign: string, options: IDataObject): Promise<EmailSender> {
 	if (provider === 'smtp') return new SmtpSender(smtpSettings(await ctx.getCredentials('retargetingSmtpApi')));
 	const { credential, url } = API_PROVIDERS[provider];
 	const base = String((await ctx.getCredentials(credential)).apiUrl || url).replace(/\/+$/, '');
@@ -64,9 +69,20 @@ async function senderFor(ctx: IExecuteFunctions, provider: Provider, campaign: s
 		})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
 		return { status: response.statusCode, headers: response.headers, body: response.body };
 	};
-	if (provider === 'mailjet') return new MailjetSender(http, { campaign });
-	if (provider === 'mandrill') return new MandrillSender(http, { tag: campaign });
-	return provider === 'postmark' ? new PostmarkSender(http, { messageStream, tag: campaign }) : new SendGridSender(http, { category: campaign });
+	switch (provider) {
+		case 'brevo':
+			return new BrevoSender(http, { tag: campaign });
+		case 'mailjet':
+			return new MailjetSender(http, { campaign });
+		case 'mandrill':
+			return new MandrillSender(http, { tag: campaign });
+		case 'postmark':
+			return new PostmarkSender(http, { messageStream: String(options.messageStream ?? 'outbound'), tag: campaign });
+		case 'ses':
+			return new SesSender(http, { configurationSet: String(options.configurationSet ?? ''), campaign });
+		default:
+			return new SendGridSender(http, { category: campaign });
+	}
 }
 
 export class EspSend implements INodeType {
@@ -77,13 +93,16 @@ export class EspSend implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["options"]?.dryRun ? "dry run" : $parameter["provider"]}}',
-		description: 'Send the retargeting email through Mailjet, Mailchimp Transactional, Postmark, SendGrid or SMTP, after consent, suppression, frequency cap and idempotency checks',
+		description:
+			'Send the retargeting email through Amazon SES, Brevo, Mailchimp Transactional, Mailjet, Postmark, SendGrid or SMTP, after consent, suppression, frequency cap and idempotency checks',
 		defaults: { name: 'ESP Send' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'retargetingSmtpApi', required: true, testedBy: 'checkSmtp', displayOptions: { show: { provider: ['smtp'] } } },
+			{ name: 'retargetingSesApi', required: true, displayOptions: { show: { provider: ['ses'] } } },
+			{ name: 'retargetingBrevoApi', required: true, displayOptions: { show: { provider: ['brevo'] } } },
 			{ name: 'retargetingMailjetApi', required: true, displayOptions: { show: { provider: ['mailjet'] } } },
 			{ name: 'retargetingMandrillApi', required: true, displayOptions: { show: { provider: ['mandrill'] } } },
 			{ name: 'retargetingPostmarkApi', required: true, displayOptions: { show: { provider: ['postmark'] } } },
@@ -103,6 +122,8 @@ export class EspSend implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
+					{ name: 'Amazon SES', value: 'ses', description: 'One signed call an email through the Amazon SES API v2' },
+					{ name: 'Brevo', value: 'brevo', description: 'Batches of 1,000 message versions through the Brevo transactional email API' },
 					{ name: 'Mailchimp Transactional', value: 'mandrill', description: 'One call an email through the Mailchimp Transactional (Mandrill) API' },
 					{ name: 'Mailjet', value: 'mailjet', description: 'Batches of 50 through the Mailjet Send API v3.1' },
 					{ name: 'Postmark', value: 'postmark', description: 'Batches of 500 through the Postmark API' },
@@ -184,6 +205,15 @@ export class EspSend implements INodeType {
 				default: {},
 				options: [
 					{
+						displayName: 'Calls at Once',
+						name: 'parallelCalls',
+						type: 'number',
+						typeOptions: { minValue: 1, maxValue: 32 },
+						default: 4,
+						description:
+							"How many calls to the provider may be under way at once. Providers that take one email a call (SendGrid, Mailchimp Transactional, Amazon SES) are bound by each call's round trip. For Amazon SES, stay under the account's maximum send rate; throttled calls are retried.",
+					},
+					{
 						displayName: 'Cart Field',
 						name: 'cartField',
 						type: 'string',
@@ -196,6 +226,13 @@ export class EspSend implements INodeType {
 						type: 'string',
 						default: 'items',
 						description: 'The item field holding the cart lines, for {cart_items}',
+					},
+					{
+						displayName: 'Configuration Set (Amazon SES)',
+						name: 'configurationSet',
+						type: 'string',
+						default: '',
+						description: 'The SES configuration set to send with, for event publishing or a dedicated IP pool',
 					},
 					{
 						displayName: 'Currency Field',
@@ -303,6 +340,7 @@ export class EspSend implements INodeType {
 			cap: capMax > 0 ? { max: capMax, withinHours: Number(options.capHours ?? 24) } : undefined,
 			testAddress: String(options.testAddress ?? '').trim() || undefined,
 			dryRun: options.dryRun === true,
+			parallelCalls: Number(options.parallelCalls ?? 4),
 			fields: {
 				cartItems: String(options.cartItemsField ?? 'items'),
 				recommendations: String(options.recommendationsField ?? 'recommendations'),
@@ -355,11 +393,12 @@ export class EspSend implements INodeType {
 		};
 
 		const store = await storeFor(this);
-		const sender = settings.dryRun ? undefined : await senderFor(this, provider, settings.campaign, String(options.messageStream ?? 'outbound'));
+		const sender = settings.dryRun ? undefined : await senderFor(this, provider, settings.campaign, options);
+		const batchSize = Math.max(BATCH, sender?.maxBatch ?? 0);
 		const out: INodeExecutionData[] = [];
 		try {
-			for (let start = 0; start < items.length; start += BATCH) {
-				const batch = items.slice(start, start + BATCH);
+			for (let start = 0; start < items.length; start += batchSize) {
+				const batch = items.slice(start, start + batchSize);
 				const inputs: Array<{ offset: number; input: EmailInput }> = [];
 				const errors = new Map<number, string>();
 				batch.forEach((item, offset) => {

@@ -5,10 +5,12 @@ import path from 'node:path';
 import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
 import { startTestInstance } from '../harness/instance.ts';
 import { repoRoot } from '../harness/paths.ts';
+import { BrevoStandIn } from '../harness/brevo-stand-in.ts';
 import { MailjetStandIn } from '../harness/mailjet-stand-in.ts';
 import { MandrillStandIn } from '../harness/mandrill-stand-in.ts';
 import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
 import { SendGridStandIn } from '../harness/sendgrid-stand-in.ts';
+import { SesStandIn } from '../harness/ses-stand-in.ts';
 import { decoded, TestSmtpServer } from '../harness/smtp.ts';
 
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
@@ -20,11 +22,15 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 	const sendgrid = new SendGridStandIn();
 	const mailjet = new MailjetStandIn();
 	const mandrill = new MandrillStandIn();
+	const brevo = new BrevoStandIn();
+	const ses = new SesStandIn();
 	let smtpPort: number;
 	let postmarkUrl: string;
 	let sendgridUrl: string;
 	let mailjetUrl: string;
 	let mandrillUrl: string;
+	let brevoUrl: string;
+	let sesUrl: string;
 
 	beforeAll(async () => {
 		smtpPort = await smtp.start();
@@ -32,6 +38,8 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		sendgridUrl = await sendgrid.start();
 		mailjetUrl = await mailjet.start();
 		mandrillUrl = await mandrill.start();
+		brevoUrl = await brevo.start();
+		sesUrl = await ses.start();
 		n8n = await startTestInstance();
 	}, 300_000);
 
@@ -42,6 +50,8 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		await sendgrid.stop();
 		await mailjet.stop();
 		await mandrill.stop();
+		await brevo.stop();
+		await ses.stop();
 	}, 60_000);
 
 	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent', async () => {
@@ -153,7 +163,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		return (await res.json()) as Record<string, unknown>;
 	};
 
-	it('sends through Postmark, SendGrid, Mailjet and Mailchimp Transactional with the credentials n8n authenticates (local stand-ins of their APIs)', async () => {
+	it('sends through Postmark, SendGrid, Mailjet, Mailchimp Transactional, Brevo and Amazon SES with the credentials n8n authenticates (local stand-ins of their APIs)', async () => {
 		const postmarkToken = await n8n.createCredential('retargetingPostmarkApi', 'postmark', { serverToken: postmark.token, apiUrl: postmarkUrl });
 		expect(await publishApiSend('postmark', 'retargetingPostmarkApi', postmarkToken)).toMatchObject({
 			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: 'pm-1' },
@@ -185,5 +195,29 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		expect(mandrill.requests).toHaveLength(1);
 		expect(mandrill.requests[0]).toMatchObject({ key: mandrill.apiKey, message: { subject: 'Hello Ada', tags: ['welcome-back'] } });
 		expect(mandrill.shapeErrors).toEqual([]);
+
+		// The editor's credential Test button, through n8n's own credential test.
+		expect(await n8n.testCredential('retargetingBrevoApi', { apiKey: brevo.apiKey, apiUrl: brevoUrl })).toMatchObject({ status: 'OK' });
+		expect(await n8n.testCredential('retargetingBrevoApi', { apiKey: 'xkeysib-wrong', apiUrl: brevoUrl })).toMatchObject({ status: 'Error' });
+		const sesData = { region: ses.region, accessKeyId: ses.accessKeyId, secretAccessKey: ses.secretAccessKey, apiUrl: sesUrl };
+		expect(await n8n.testCredential('retargetingSesApi', sesData)).toMatchObject({ status: 'OK' });
+		expect(await n8n.testCredential('retargetingSesApi', { ...sesData, secretAccessKey: 'wrong' })).toMatchObject({ status: 'Error' });
+
+		const brevoKey = await n8n.createCredential('retargetingBrevoApi', 'brevo', { apiKey: brevo.apiKey, apiUrl: brevoUrl });
+		expect(await publishApiSend('brevo', 'retargetingBrevoApi', brevoKey)).toMatchObject({
+			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: '<brevo-1@smtp-relay.mailin.fr>' },
+		});
+		expect(brevo.requests).toHaveLength(1);
+		expect(brevo.requests[0]).toMatchObject({ apiKey: brevo.apiKey, body: { tags: ['welcome-back'], messageVersions: [{ to: [{ email: 'ada@example.com' }], subject: 'Hello Ada' }] } });
+		expect(brevo.shapeErrors).toEqual([]);
+
+		// n8n sends the request the credential signed (Signature Version 4), which the stand-in checks.
+		const sesKeys = await n8n.createCredential('retargetingSesApi', 'ses', sesData);
+		expect(await publishApiSend('ses', 'retargetingSesApi', sesKeys)).toMatchObject({
+			send: { status: 'sent', to: 'ada@example.com', subject: 'Hello Ada', providerId: '0102019ses-1-000000' },
+		});
+		expect(ses.requests).toHaveLength(1);
+		expect(ses.requests[0].body).toMatchObject({ Destination: { ToAddresses: ['ada@example.com'] }, EmailTags: [{ Name: 'campaign', Value: 'welcome-back' }] });
+		expect(ses.shapeErrors).toEqual([]);
 	}, 120_000);
 });

@@ -237,6 +237,18 @@ export class N8nInstance {
 		return created.id;
 	}
 
+	/** What the editor's credential "Test" button answers for these credential values. */
+	async testCredential(type: string, data: Record<string, unknown>): Promise<{ status: string; message: string }> {
+		if (!this.sessionCookie) throw new Error('call setupOwner() before testing a credential');
+		const res = await fetch(`${this.baseUrl}/rest/credentials/test`, {
+			method: 'POST',
+			headers: { cookie: this.sessionCookie, 'content-type': 'application/json' },
+			body: JSON.stringify({ credentials: { id: '', name: 'test', type, data } }),
+		});
+		if (!res.ok) throw new Error(`POST /rest/credentials/test answered ${res.status}: ${await res.text()}`);
+		return ((await res.json()) as { data: { status: string; message: string } }).data;
+	}
+
 	/** Saves a workflow (unpublished) and returns its id. */
 	async createWorkflow(workflow: WorkflowJson): Promise<string> {
 		const { id } = await this.api<{ id: string }>('POST', '/workflows', {

@@ -30,7 +30,8 @@ export class SendGridStandIn extends StandIn {
 			if (!Array.isArray(p.to) || p.to.length === 0 || p.to.some((t) => typeof t.email !== 'string')) this.shapeErrors.push(`personalizations[${i}].to: a list of {email} required`);
 		}
 		if (typeof (mail.from as { email?: unknown } | undefined)?.email !== 'string') this.shapeErrors.push('from.email required');
-		if (typeof mail.subject !== 'string' || !mail.subject) this.shapeErrors.push('subject required');
+		const subjects = (personalizations ?? []).every((p) => typeof (p as { subject?: unknown }).subject === 'string');
+		if ((typeof mail.subject !== 'string' || !mail.subject) && !subjects) this.shapeErrors.push('subject required, in the message or in every personalization');
 		const content = mail.content as Array<{ type?: unknown; value?: unknown }> | undefined;
 		if (!Array.isArray(content) || content.length === 0 || content.some((c) => typeof c.type !== 'string' || typeof c.value !== 'string')) {
 			this.shapeErrors.push('content: a list of {type, value} required');

@@ -34,6 +34,8 @@ export interface EmailSettings {
 	dryRun: boolean;
 	fields: { cartItems: string; recommendations: string; recoveryUrl: string; currency: string };
 	retry?: { attempts: number; baseDelayMs: number };
+	/** Provider calls under way at once (default 1): one-email-a-call APIs are bound by latency. */
+	parallelCalls?: number;
 }
 
 export interface EmailInput extends PersonInput {
@@ -140,22 +142,36 @@ export async function sendEmails(
 		if (settings.dryRun || !sender) Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
 		else ready.push({ index, record, clickId, message: { ...message, to: outcome.to, key: record.key } });
 	}
+	const chunks: Array<typeof ready> = [];
+	for (let start = 0; sender && start < ready.length; start += sender.maxBatch) chunks.push(ready.slice(start, start + sender.maxBatch));
+	const parallel = Math.max(1, Math.floor(settings.parallelCalls ?? 1));
 	try {
-		for (let start = 0; sender && start < ready.length; start += sender.maxBatch) {
-			const chunk = ready.slice(start, start + sender.maxBatch);
-			const delivered = await deliver(sender, chunk.map((c) => c.message), settings.retry ?? { attempts: 3, baseDelayMs: 1000 });
+		for (let first = 0; sender && first < chunks.length; first += parallel) {
+			const wave = chunks.slice(first, first + parallel);
+			const settled = await Promise.allSettled(wave.map((chunk) => deliver(sender, chunk.map((c) => c.message), settings.retry ?? { attempts: 3, baseDelayMs: 1000 })));
 			let fatal: string | undefined;
-			chunk.forEach(({ index, record, clickId }, k) => {
-				const { result, attempts } = delivered[k];
-				if (!result.ok && result.fatal) {
-					fatal ??= result.reason;
+			let broken: unknown;
+			wave.forEach((chunk, j) => {
+				const delivered = settled[j];
+				if (delivered.status === 'rejected') {
+					// Handed to the provider with no outcome: left pending, never sent again.
+					broken ??= delivered.reason;
+					for (const { record } of chunk) untouched.delete(record.key);
 					return;
 				}
-				untouched.delete(record.key);
-				Object.assign(outcomes[index], result.ok ? { status: 'sent', providerId: result.providerId, attempts } : { status: 'failed', reason: result.reason, attempts });
-				// An outcome the provider left unclear stays pending: never sent again.
-				if (live && (result.ok || !result.unknown)) confirmations.push({ record, sent: result.ok, clickId, source: settings.source });
+				chunk.forEach(({ index, record, clickId }, k) => {
+					const { result, attempts } = delivered.value[k];
+					if (!result.ok && result.fatal) {
+						fatal ??= result.reason;
+						return;
+					}
+					untouched.delete(record.key);
+					Object.assign(outcomes[index], result.ok ? { status: 'sent', providerId: result.providerId, attempts } : { status: 'failed', reason: result.reason, attempts });
+					// An outcome the provider left unclear stays pending: never sent again.
+					if (live && (result.ok || !result.unknown)) confirmations.push({ record, sent: result.ok, clickId, source: settings.source });
+				});
 			});
+			if (broken !== undefined) throw broken;
 			// The provider cannot be used at all (login refused, no such host): stop, keep nothing reserved.
 			if (fatal) throw new Error(`the email provider cannot be used: ${fatal}`);
 		}

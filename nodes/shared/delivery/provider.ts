@@ -14,7 +14,8 @@ export interface EmailMessage {
 
 /**
  * A failure is `retryable` when trying again cannot cause a double, `unknown` when the message may
- * have been delivered (the connection dropped mid-way): never sent again; `fatal` when no message
+ * have been delivered (the connection dropped mid-way): never sent again by a later execution (it
+ * is also `retryable` only where the provider drops repeats of a call); `fatal` when no message
  * can go through this server (login refused, host unknown).
  */
 export type SendResult =
