@@ -29,6 +29,9 @@ import type {
 	ICredentialDataDecryptedObject,
 	ICredentials,
 	ICredentialsHelper,
+	ICredentialType,
+	IDataObject,
+	IHttpRequestOptions,
 	IExecuteFunctions,
 	INode,
 	INodeExecutionData,
@@ -57,6 +60,11 @@ export interface RunNodeOptions {
 	items: INodeExecutionData[];
 	/** Decrypted credential data by credential type name; the node gets one credential of each. */
 	credentials?: Record<string, ICredentialDataDecryptedObject>;
+	/**
+	 * The credential types, by name, whose `authenticate` signs the node's authenticated requests
+	 * (`httpRequestWithAuthentication`), as n8n's credentials helper does; see `loadN8nCredentialType()`.
+	 */
+	credentialTypes?: Record<string, ICredentialType>;
 	/** The node's "On Error: Continue" setting (`onError: 'continueRegularOutput'`). */
 	continueOnFail?: boolean;
 	/** The node's "On Error" setting, for `continueErrorOutput`; overrides `continueOnFail`. */
@@ -148,20 +156,44 @@ let vmCopy: N8nCopy | undefined;
 let installedEngine: Promise<{ engine: Engine; loadFromBase: N8nRequire }> | undefined;
 
 /**
+ * What n8n's credentials helper does with a credential type's `authenticate`: a function is called;
+ * a generic one has its `={{$credentials.name}}` values filled in and merged into the request's
+ * headers, query, body or basic auth.
+ */
+export async function authenticateWith(type: ICredentialType | undefined, name: string, data: ICredentialDataDecryptedObject, request: IHttpRequestOptions): Promise<IHttpRequestOptions> {
+	const authenticate = type?.authenticate;
+	if (!authenticate) throw new Error(`The run-node harness was given no credential type ${name} (credentialTypes) to authenticate with`);
+	if (typeof authenticate === 'function') return await authenticate(data, request);
+	const fill = (value: unknown): unknown =>
+		typeof value === 'string' && value.startsWith('=')
+			? value.slice(1).replace(/\{\{\s*\$credentials\.(\w+)\s*\}\}/g, (_, key: string) => String(data[key] ?? ''))
+			: value;
+	const filled = (values: object | undefined): IDataObject => Object.fromEntries(Object.entries(values ?? {}).map(([k, v]) => [k, fill(v)])) as IDataObject;
+	const { headers, qs, body, auth } = authenticate.properties;
+	return {
+		...request,
+		headers: { ...request.headers, ...filled(headers) },
+		...(qs ? { qs: { ...request.qs, ...filled(qs) } } : {}),
+		...(body ? { body: { ...(request.body as object), ...filled(body) } } : {}),
+		...(auth ? { auth: filled(auth) as IHttpRequestOptions['auth'] } : {}),
+	};
+}
+
+/**
  * n8n-workflow's abstract `ICredentialsHelper` (a class of the engine's own copy, so implemented
  * rather than extended) for one run: it hands out the run's credentials by type, as n8n's own node
- * test harness does, each time a fresh copy as n8n decrypts one.
+ * test harness does, each time a fresh copy as n8n decrypts one, and authenticates requests with
+ * the credential types given.
  */
 function credentialsHelper(
 	core: typeof N8nCore,
 	byType: Record<string, ICredentialDataDecryptedObject>,
+	types: Record<string, ICredentialType>,
 ): ICredentialsHelper {
 	return {
 		getParentTypes: () => [],
 		isCredentialUsableByNode: () => true,
-		authenticate: async () => {
-			throw new Error('Authenticating requests with a credential type is not supported by the run-node harness');
-		},
+		authenticate: async (data, typeName, request) => await authenticateWith(types[typeName], typeName, data, request as IHttpRequestOptions),
 		preAuthentication: async () => undefined,
 		runPreAuthentication: async () => undefined,
 		getCredentials: async (): Promise<ICredentials> => new core.Credentials({ id: null, name: '' }, '', ''),
@@ -309,6 +341,16 @@ export async function loadN8nNodeType(name: string): Promise<INodeType | IVersio
 	return nodeType;
 }
 
+/** A credential type of the installed n8n's n8n-nodes-base, by its class name (`'SendGridApi'`). */
+export async function loadN8nCredentialType(name: string): Promise<ICredentialType> {
+	const { loadFromBase } = await getInstalledEngine();
+	const manifest = loadFromBase('n8n-nodes-base/package.json') as { n8n: { credentials: string[] } };
+	const file = manifest.n8n.credentials.find((entry) => path.basename(entry) === `${name}.credentials.js`);
+	if (!file) throw new Error(`n8n-nodes-base has no credential ${name}`);
+	const credentialClass = (loadFromBase(`n8n-nodes-base/${file}`) as Record<string, new () => ICredentialType>)[name];
+	return new credentialClass();
+}
+
 function defaultExpressionEngine(): ExpressionEngine {
 	const fromEnv = process.env.N8N_EXPRESSION_ENGINE;
 	if (fromEnv === undefined || fromEnv === '') return 'legacy';
@@ -418,7 +460,7 @@ export async function runNodeTask(options: RunNodeOptions): Promise<NodeRunResul
 		...engine.baseAdditionalData,
 		hooks,
 		executionId,
-		credentialsHelper: credentialsHelper(core, options.credentials ?? {}),
+		credentialsHelper: credentialsHelper(core, options.credentials ?? {}, options.credentialTypes ?? {}),
 	};
 
 	const inputTask: ITaskData = {
