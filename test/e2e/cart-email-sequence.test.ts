@@ -54,7 +54,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		await ses.stop();
 	}, 60_000);
 
-	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent', async () => {
+	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent, nor to a buyer; the same execution run again sends nothing', async () => {
 		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop', { writeKey: WRITE_KEY });
 		const mail = await n8n.createCredential('retargetingSmtpApi', 'Mail', { host: '127.0.0.1', port: smtpPort, secure: false });
 		await n8n.publishWorkflow({
@@ -90,8 +90,13 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 				properties: { cart_id: `c-${who}`, value: 25, currency: 'EUR', products: [{ product_id: 'sku-1', name: 'Tea & <Biscuits>', price: 12.5, quantity: 2 }] },
 			},
 		];
-		// Ada opted in; Bob withdrew (the trigger ends his sequence); Carol never said (the filter stops her).
-		expect(await n8n.track('shop', WRITE_KEY, [...checkout('ada', true), ...checkout('bob', false), ...checkout('carol')])).toMatchObject({ accepted: 6, rejected: 0 });
+		// Ada opted in; Bob withdrew (the trigger ends his sequence); Carol never said (the filter stops
+		// her); Dan opted in and then bought (his cart is converted: no sequence).
+		const order = { type: 'track', event: 'Order Completed', anonymousId: 'dan', timestamp: ago(5), properties: { order_id: 'o-dan', cart_id: 'c-dan', total: 25, currency: 'EUR' } };
+		expect(await n8n.track('shop', WRITE_KEY, [...checkout('ada', true), ...checkout('bob', false), ...checkout('carol'), ...checkout('dan', true), order])).toMatchObject({
+			accepted: 9,
+			rejected: 0,
+		});
 
 		// The shipped file, with its steps shortened to seconds, the SMTP credential set, and the
 		// holdout off so that both people are treated.
@@ -119,6 +124,18 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		expect(raw).toContain('Tea &amp; &lt;Biscuits&gt;');
 		expect(raw).toMatch(/href="https:\/\/shop\.example\/cart\/restore\?cart=c-ada&amp;utm_source=smtp&amp;utm_medium=email&amp;utm_campaign=cart-recovery&amp;utm_content=step-1&amp;rt_cid=[0-9a-f]{16}"/);
 		expect(raw).not.toContain('COMEBACK10');
+
+		// The same execution again (the trigger's items pinned, as "Debug in editor" does): the guard
+		// now counts Ada's email against its cap of one, so nothing new is sent (ESP Send's own
+		// idempotency key, the second line of defence, is shown in esp-send-node.test.ts).
+		const rerun = await n8n.waitForExecution(await n8n.runWithPinnedTrigger(workflowId, 'Abandoned Cart Trigger', run['Abandoned Cart Trigger'][0].data!.main[0]!));
+		expect(rerun.status).toBe('success');
+		const rerunData = rerun.data!.resultData.runData;
+		expect(rerunData['ESP Send']).toBeUndefined();
+		const held = rerunData['Not sent (ordered, opted out, capped)'][0].data!.main[0]!.map((i) => i.json);
+		expect(held.map((j) => (j.profile as { email: string }).email)).toEqual(['ada@example.com', 'carol@example.com']);
+		expect((held[0].segment as { facts: Record<string, unknown> }).facts).toMatchObject({ 'email sends': 1 });
+		expect(smtp.messages).toHaveLength(1);
 	}, 240_000);
 
 	/** Webhook → ESP Send with an API provider, whose credential points at the local stand-in. */

@@ -40,7 +40,7 @@ export interface Execution {
 	mode: string;
 	data?: {
 		resultData: {
-			runData: Record<string, Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }>> } }>>;
+			runData: Record<string, Array<{ data?: { main: Array<Array<{ json: Record<string, unknown> }>> }; [key: string]: unknown }>>;
 			error?: { message: string };
 		};
 	};
@@ -306,6 +306,38 @@ export class N8nInstance {
 			`/executions?workflowId=${encodeURIComponent(workflowId)}&includeData=true&limit=250`,
 		);
 		return list.data;
+	}
+
+	/**
+	 * Runs a saved workflow from the editor with a trigger's output pinned, as "Debug in editor"
+	 * does with a past execution: the trigger gives these items again instead of running, so the
+	 * same execution runs again. Returns the new execution's id.
+	 */
+	async runWithPinnedTrigger(workflowId: string, triggerName: string, items: Array<{ json: Record<string, unknown> }>): Promise<string> {
+		if (!this.sessionCookie) throw new Error('call setupOwner() before running a workflow');
+		const headers = { cookie: this.sessionCookie, 'content-type': 'application/json' };
+		const rest = async (method: string, route: string, body: unknown) => {
+			const res = await fetch(`${this.baseUrl}/rest${route}`, { method, headers, body: JSON.stringify(body) });
+			const text = await res.text();
+			if (!res.ok) throw new Error(`${method} /rest${route} answered ${res.status}: ${text}`);
+			return (JSON.parse(text) as { data: Record<string, unknown> }).data;
+		};
+		const saved = await (await fetch(`${this.baseUrl}/rest/workflows/${workflowId}`, { headers })).json() as { data: { versionId: string } };
+		await rest('PATCH', `/workflows/${workflowId}`, { versionId: saved.data.versionId, pinData: { [triggerName]: items.map((i) => ({ json: i.json })) } });
+		const run = await rest('POST', `/workflows/${workflowId}/run`, { triggerToStartFrom: { name: triggerName } });
+		if (typeof run.executionId !== 'string') throw new Error(`the manual run started no execution: ${JSON.stringify(run)}`);
+		return run.executionId;
+	}
+
+	/** Waits until an execution has finished, and returns it with its data. */
+	async waitForExecution(id: string, timeoutMs = 30_000): Promise<Execution> {
+		const deadline = Date.now() + timeoutMs;
+		for (;;) {
+			const execution = await this.api<Execution>('GET', `/executions/${id}?includeData=true`).catch(() => undefined);
+			if (execution && execution.status !== 'running' && execution.status !== 'new') return execution;
+			if (Date.now() > deadline) throw new Error(`execution ${id} did not finish within ${timeoutMs / 1000} s`);
+			await new Promise((resolve) => setTimeout(resolve, 250));
+		}
 	}
 
 	/** Waits until a workflow has at least `count` finished executions, and returns them. */
