@@ -106,8 +106,8 @@ export function buildReport(input: ReportInput, options: ReportOptions): Attribu
 	let conversions = 0;
 	let revenue = 0;
 	for (const c of input.conversions) {
-		// A conversion counts by what is left of it: a full refund or a cancellation takes it back.
-		const kept = c.revenue > 0 ? Math.max(0, c.revenue - c.refunded) / c.revenue : c.refunded > 0 ? 0 : 1;
+		// A full refund or a cancellation takes the conversion back; a partial refund only its amount.
+		const kept = c.refunded > 0 && c.refunded >= c.revenue ? 0 : 1;
 		const net = c.revenue - Math.min(c.refunded, c.revenue);
 		conversions += kept;
 		revenue += net;

@@ -3,6 +3,7 @@ import { type IdentityKind, identityKey, lookupProfileIds, MERGED_PROFILE, norma
 import type { ProfileFields } from '../store/rows';
 import { compileSegments, matchSegments, type UsedFacts } from './evaluate';
 import { loadFacts } from './facts';
+import { type Arm, recordArms } from '../store/attribution';
 import { inHoldout } from './holdout';
 import { factNeeds } from './needs';
 import type { Segment } from './rules';
@@ -81,7 +82,7 @@ export class SegmentRouter {
 			profileIds = profileIds.map((id) => (id && !facts.people.has(id) ? (moved.get(identityKey({ kind: MERGED_PROFILE, value: id })) ?? id) : id));
 		}
 		const { campaign } = this.options;
-		return inputs.map((input, i) => {
+		const routed = inputs.map((input, i): Routed => {
 			const person = profileIds[i] ? facts.people.get(profileIds[i]) : undefined;
 			if (!person) {
 				const reason = input.person ? 'this person is not in the store' : 'the item names no person';
@@ -99,6 +100,12 @@ export class SegmentRouter {
 				factsBySegment,
 			};
 		});
+		// With a holdout, who was drawn into which arm is kept: the attribution report's lift reads it.
+		if (this.options.holdoutPercent > 0 && campaign) {
+			const drawn = routed.filter((r) => r.profile && r.segment.matched.length > 0).map((r) => ({ profileId: r.profile!.id, arm: (r.segment.holdout ? 'holdout' : 'treated') as Arm }));
+			await recordArms(this.db, campaign, drawn, new Date(now));
+		}
+		return routed;
 	}
 
 	/** The store's id of each item's person, looked up by whatever id the items carry. */

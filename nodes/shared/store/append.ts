@@ -1,5 +1,5 @@
 import type { Consent, TrackedEvent } from '../events/model';
-import { applyCartEvent, CART_EVENTS, newCart, ORDER_EVENT, orderRevenue, type Cart } from './carts';
+import { applyCartEvent, CART_EVENTS, newCart, ORDER_CANCELLED, ORDER_EVENT, ORDER_REFUNDED, orderRevenue, type Cart } from './carts';
 import type { Dialect, SqlDriver, SqlValue } from './driver';
 import {
 	type Identity,
@@ -33,6 +33,13 @@ interface ProfileDelta {
 }
 
 const OPEN = new Set<Cart['status']>(['open', 'emptied']);
+
+/** A refund (of `amount`, else all) or a cancellation of an order. */
+interface Refund {
+	orderId: string;
+	amount: number | undefined;
+	status: 'refunded' | 'cancelled';
+}
 
 function isCartEvent(event: TrackedEvent): boolean {
 	return event.type === 'track' && (CART_EVENTS as readonly (string | null)[]).includes(event.event);
@@ -71,7 +78,7 @@ export class BatchAppender {
 
 	private readonly dirtyCarts = new Set<string>();
 
-	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as SqlValue[][] };
+	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as SqlValue[][], refunds: [] as Refund[] };
 
 	constructor(tx: SqlDriver) {
 		this.tx = tx;
@@ -327,6 +334,9 @@ export class BatchAppender {
 			for (const cart of closing) {
 				if (cart) this.putCart({ ...cart, status: 'converted', convertedAt: event.timestamp, orderId });
 			}
+		} else if ((event.event === ORDER_REFUNDED || event.event === ORDER_CANCELLED) && props.order_id !== undefined) {
+			const amount = event.event === ORDER_REFUNDED ? orderRevenue(props) : undefined;
+			this.pending.refunds.push({ orderId: String(props.order_id), amount: amount && amount > 0 ? amount : undefined, status: event.event === ORDER_REFUNDED ? 'refunded' : 'cancelled' });
 		}
 	}
 
@@ -350,8 +360,8 @@ export class BatchAppender {
 
 	/** Writes the rows gathered so far, one multi-row statement per table. */
 	private async flush(): Promise<void> {
-		const { profiles, identities, events, conversions, touchpoints } = this.pending;
-		this.pending = { profiles: [], identities: [], events: [], conversions: [], touchpoints: [] };
+		const { profiles, identities, events, conversions, touchpoints, refunds } = this.pending;
+		this.pending = { profiles: [], identities: [], events: [], conversions: [], touchpoints: [], refunds: [] };
 		await insertRows(this.tx, 'INSERT INTO rt_profiles (id, user_id, email, traits, consent, first_seen, last_seen)', profiles);
 		await insertRows(this.tx, 'INSERT INTO rt_identities (kind, value, profile_id, linked_at)', identities, 'ON CONFLICT (kind, value) DO NOTHING');
 		await insertRows(
@@ -376,6 +386,18 @@ export class BatchAppender {
 			conversions,
 			'ON CONFLICT (order_id) DO NOTHING',
 		);
+		// After the orders of the same batch are in: a refund of an order never seen changes nothing.
+		for (const refund of refunds) {
+			if (refund.amount === undefined) await this.tx.run('UPDATE rt_conversions SET refunded = revenue, status = ? WHERE order_id = ?', [refund.status, refund.orderId]);
+			else {
+				await this.tx.run('UPDATE rt_conversions SET refunded = CASE WHEN refunded + ? > revenue THEN revenue ELSE refunded + ? END, status = ? WHERE order_id = ?', [
+					refund.amount,
+					refund.amount,
+					refund.status,
+					refund.orderId,
+				]);
+			}
+		}
 		await insertRows(
 			this.tx,
 			'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',

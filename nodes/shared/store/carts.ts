@@ -29,6 +29,9 @@ export interface Cart {
 /** The events that change a cart's content, and the one that closes it. */
 export const CART_EVENTS = ['Product Added', 'Product Removed', 'Cart Viewed', 'Checkout Started'] as const;
 export const ORDER_EVENT = 'Order Completed';
+/** Events that take an order's revenue back: a refund (all of it, or its `total`), a cancellation (all of it). */
+export const ORDER_REFUNDED = 'Order Refunded';
+export const ORDER_CANCELLED = 'Order Cancelled';
 
 /** An order's revenue as Segment's spec names it: revenue, else total, else value. */
 export function orderRevenue(properties: Record<string, unknown>): number | undefined {

@@ -24,6 +24,7 @@ export const PERSONAL_TABLES = [
 	'rt_sends',
 	'rt_touchpoints',
 	'rt_conversions',
+	'rt_campaign_members',
 	'rt_identities',
 ] as const;
 
@@ -78,6 +79,8 @@ export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: st
 	const [keep] = await tx.all<ProfileRow>('SELECT * FROM rt_profiles WHERE id = ?', [keepId]);
 	const [drop] = await tx.all<ProfileRow>('SELECT * FROM rt_profiles WHERE id = ?', [dropId]);
 	if (!keep || !drop) return false;
+	// Drawn into a campaign on both sides: the kept profile's draw stands.
+	await tx.run('DELETE FROM rt_campaign_members WHERE profile_id = ? AND campaign IN (SELECT campaign FROM rt_campaign_members WHERE profile_id = ?)', [dropId, keepId]);
 	for (const table of PERSONAL_TABLES) {
 		await tx.run(`UPDATE ${table} SET profile_id = ? WHERE profile_id = ?`, [keepId, dropId]);
 	}

@@ -118,6 +118,25 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 			CREATE INDEX IF NOT EXISTS rt_cart_progress_activity ON rt_cart_progress (trigger_key, activity_at);
 			`,
 	},
+	{
+		// Attribution: what refunds and cancellations took back from an order, and who of a campaign
+		// was treated or held out (the first draw stands), for the lift against the holdout.
+		version: 3,
+		up: () => `
+			ALTER TABLE rt_conversions ADD COLUMN refunded DOUBLE PRECISION NOT NULL DEFAULT 0;
+			CREATE INDEX IF NOT EXISTS rt_conversions_time ON rt_conversions (occurred_at);
+			CREATE INDEX IF NOT EXISTS rt_touchpoints_time ON rt_touchpoints (occurred_at);
+			CREATE TABLE IF NOT EXISTS rt_campaign_members (
+				campaign TEXT NOT NULL,
+				profile_id TEXT NOT NULL,
+				arm TEXT NOT NULL,
+				assigned_at TEXT NOT NULL,
+				PRIMARY KEY (campaign, profile_id)
+			);
+			CREATE INDEX IF NOT EXISTS rt_campaign_members_profile ON rt_campaign_members (profile_id);
+			CREATE INDEX IF NOT EXISTS rt_campaign_members_time ON rt_campaign_members (assigned_at);
+			`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -1,0 +1,149 @@
+/**
+ * What attribution reads and writes in the store: touchpoints, conversions (deduplicated by order
+ * ID, with what refunds took back) and the arms of holdout campaigns.
+ */
+import type { StoredTouchpoint } from '../attribution/channels';
+import type { ReportInput, StoredConversion } from '../attribution/report';
+import type { SqlDriver, SqlValue } from './driver';
+import { insertRows, selectIn } from './sql';
+
+export type Arm = 'treated' | 'holdout';
+
+/** Records who of a campaign was treated or held out; a person's first draw stands. */
+export async function recordArms(db: SqlDriver, campaign: string, members: ReadonlyArray<{ profileId: string; arm: Arm }>, at: Date): Promise<void> {
+	const seen = new Set<string>();
+	const rows: SqlValue[][] = [];
+	for (const m of members) {
+		if (seen.has(m.profileId)) continue;
+		seen.add(m.profileId);
+		rows.push([campaign, m.profileId, m.arm, at.toISOString()]);
+	}
+	await insertRows(db, 'INSERT INTO rt_campaign_members (campaign, profile_id, arm, assigned_at)', rows, 'ON CONFLICT (campaign, profile_id) DO NOTHING');
+}
+
+export interface NewTouchpoint {
+	profileId: string;
+	kind: string;
+	channel: string | null;
+	source: string | null;
+	medium: string | null;
+	campaign: string | null;
+	clickId: string | null;
+	at: Date;
+}
+
+export async function insertTouchpoints(db: SqlDriver, touchpoints: readonly NewTouchpoint[]): Promise<void> {
+	await insertRows(
+		db,
+		'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',
+		touchpoints.map((t) => [t.profileId, null, t.channel, t.source, t.medium, t.campaign, t.clickId, t.kind, t.at.toISOString()]),
+	);
+}
+
+/**
+ * Records conversions not seen before (by order ID) and returns the stored ones: an order already
+ * tracked keeps its first record, and is reported as a duplicate.
+ */
+export async function recordConversions(
+	db: SqlDriver,
+	conversions: ReadonlyArray<{ orderId: string; profileId: string; revenue: number; currency: string | null; at: Date }>,
+): Promise<Map<string, StoredConversion & { duplicate: boolean }>> {
+	const before = await conversionsByOrder(db, conversions.map((c) => c.orderId));
+	await insertRows(
+		db,
+		'INSERT INTO rt_conversions (order_id, profile_id, revenue, currency, status, occurred_at)',
+		conversions.filter((c) => !before.has(c.orderId)).map((c) => [c.orderId, c.profileId, c.revenue, c.currency, 'completed', c.at.toISOString()]),
+		'ON CONFLICT (order_id) DO NOTHING',
+	);
+	const after = await conversionsByOrder(db, conversions.map((c) => c.orderId));
+	return new Map([...after].map(([orderId, c]) => [orderId, { ...c, duplicate: before.has(orderId) }]));
+}
+
+interface ConversionRow {
+	order_id: string;
+	profile_id: string;
+	revenue: number;
+	refunded: number;
+	occurred_at: string;
+}
+
+const toConversion = (r: ConversionRow): StoredConversion => ({ orderId: r.order_id, profileId: r.profile_id, at: Date.parse(r.occurred_at), revenue: Number(r.revenue), refunded: Number(r.refunded) });
+
+async function conversionsByOrder(db: SqlDriver, orderIds: string[]): Promise<Map<string, StoredConversion>> {
+	const rows = await selectIn<ConversionRow>(db, 'SELECT order_id, profile_id, revenue, refunded, occurred_at FROM rt_conversions WHERE order_id IN (?*)', orderIds);
+	return new Map(rows.map((r) => [r.order_id, toConversion(r)]));
+}
+
+interface TouchpointRow {
+	id: number;
+	profile_id: string;
+	kind: string;
+	channel: string | null;
+	source: string | null;
+	medium: string | null;
+	campaign: string | null;
+	click_id: string | null;
+	occurred_at: string;
+}
+
+/** Rows grouped by person, each list in time order (rows of the same time in the order stored). */
+function byPerson(rows: readonly TouchpointRow[]): Map<string, StoredTouchpoint[]> {
+	const lists = new Map<string, Array<StoredTouchpoint & { id: number }>>();
+	for (const r of rows) {
+		const t = { id: Number(r.id), kind: r.kind, channel: r.channel, source: r.source, medium: r.medium, campaign: r.campaign, clickId: r.click_id, at: Date.parse(r.occurred_at) };
+		const list = lists.get(r.profile_id);
+		if (list) list.push(t);
+		else lists.set(r.profile_id, [t]);
+	}
+	for (const list of lists.values()) list.sort((a, b) => a.at - b.at || a.id - b.id);
+	return lists;
+}
+
+const TOUCHPOINT_COLUMNS = 'id, profile_id, kind, channel, source, medium, campaign, click_id, occurred_at';
+
+/** The touchpoints of these people since `since`, by person, in time order. */
+export async function touchpointsOf(db: SqlDriver, profileIds: string[], since: Date): Promise<Map<string, StoredTouchpoint[]>> {
+	const rows = await selectIn<TouchpointRow>(db, `SELECT ${TOUCHPOINT_COLUMNS} FROM rt_touchpoints WHERE occurred_at >= ? AND profile_id IN (?*)`, profileIds, [since.toISOString()]);
+	return byPerson(rows);
+}
+
+/**
+ * What the report of [from, to) reads: its conversions; everyone's touchpoints from `lookbackMs`
+ * before `from` (the journeys of people who did not convert too, for the Markov model); and the
+ * arms of the campaigns drawn in the period, with who of each converted within `lookbackMs` of
+ * being drawn, and their revenue net of refunds.
+ */
+export async function reportInput(db: SqlDriver, from: Date, to: Date, lookbackMs: number): Promise<ReportInput> {
+	const conversions = await db.all<ConversionRow>('SELECT order_id, profile_id, revenue, refunded, occurred_at FROM rt_conversions WHERE occurred_at >= ? AND occurred_at < ?', [
+		from.toISOString(),
+		to.toISOString(),
+	]);
+	const touchpoints = await db.all<TouchpointRow>(`SELECT ${TOUCHPOINT_COLUMNS} FROM rt_touchpoints WHERE occurred_at >= ? AND occurred_at < ?`, [
+		new Date(from.getTime() - lookbackMs).toISOString(),
+		to.toISOString(),
+	]);
+	const drawn = await db.all<{ campaign: string; arm: Arm; profile_id: string; assigned_at: string; occurred_at: string | null; revenue: number | null; refunded: number | null }>(
+		`SELECT m.campaign, m.arm, m.profile_id, m.assigned_at, v.occurred_at, v.revenue, v.refunded
+		 FROM rt_campaign_members m LEFT JOIN rt_conversions v ON v.profile_id = m.profile_id AND v.occurred_at >= m.assigned_at
+		 WHERE m.assigned_at >= ? AND m.assigned_at < ?`,
+		[from.toISOString(), to.toISOString()],
+	);
+	const arms = new Map<string, { campaign: string; arm: Arm; members: Set<string>; converters: Set<string>; revenue: number }>();
+	for (const r of drawn) {
+		const key = `${r.campaign}\0${r.arm}`;
+		let arm = arms.get(key);
+		if (!arm) arms.set(key, (arm = { campaign: r.campaign, arm: r.arm, members: new Set(), converters: new Set(), revenue: 0 }));
+		arm.members.add(r.profile_id);
+		if (r.occurred_at === null) continue;
+		const net = Number(r.revenue) - Number(r.refunded);
+		if (Date.parse(r.occurred_at) - Date.parse(r.assigned_at) <= lookbackMs && net > 0) {
+			arm.converters.add(r.profile_id);
+			arm.revenue += net;
+		}
+	}
+	return {
+		conversions: conversions.map(toConversion),
+		touchpoints: byPerson(touchpoints),
+		arms: [...arms.values()].map((a) => ({ campaign: a.campaign, arm: a.arm, members: a.members.size, converters: a.converters.size, revenue: a.revenue })),
+	};
+}

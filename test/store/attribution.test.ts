@@ -1,0 +1,118 @@
+import { DEFAULT_CHANNEL_RULES, parseChannelRules } from '../../nodes/shared/attribution/channels.ts';
+import { buildReport } from '../../nodes/shared/attribution/report.ts';
+import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
+import { SegmentRouter } from '../../nodes/shared/segments/filter.ts';
+import { insertTouchpoints, recordConversions, reportInput, touchpointsOf } from '../../nodes/shared/store/attribution.ts';
+import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
+import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
+
+const HOUR = 3_600_000;
+const DAY = 24 * HOUR;
+const T0 = Date.parse('2026-11-01T00:00:00.000Z');
+let sequence = 0;
+
+function ev(at: number, raw: Record<string, unknown>): TrackedEvent {
+	const result = parseEvent({ messageId: `attr-${++sequence}`, timestamp: new Date(at).toISOString(), ...raw });
+	if (!result.ok) throw new Error(JSON.stringify(result.errors));
+	return result.event;
+}
+
+describe.each(BACKENDS)('attribution in the store on %s', (_name, makeFixture) => {
+	let fixture: StoreFixture;
+	let store: RetargetingStore;
+
+	beforeEach(async () => {
+		fixture = makeFixture();
+		store = await fixture.open();
+		await store.migrate();
+	});
+
+	afterEach(async () => {
+		await fixture.dispose();
+	});
+
+	const idOf = async (userId: string) => (await store.findProfile({ userId }))!.id;
+
+	it('tracked visits and logged emails become the path; refunds and cancellations take their revenue back', async () => {
+		await store.appendEvents([
+			// Ada: a Google Ads click, the cart email, then an order of 120 (20 refunded).
+			ev(T0 + 1 * HOUR, { type: 'track', event: 'Product Viewed', userId: 'ada', context: { page: { url: 'https://shop.test/p/1?gclid=G1' } } }),
+			ev(T0 + 30 * HOUR, { type: 'track', event: 'Order Completed', userId: 'ada', properties: { order_id: 'o-ada', revenue: 120, currency: 'EUR' } }),
+			ev(T0 + 40 * HOUR, { type: 'track', event: 'Order Refunded', userId: 'ada', properties: { order_id: 'o-ada', total: 20 } }),
+			// Bo: a newsletter visit, then an order of 50 that is cancelled.
+			ev(T0 + 2 * HOUR, { type: 'page', userId: 'bo', context: { page: { url: 'https://shop.test/?utm_source=news&utm_medium=email&utm_campaign=nov' } } }),
+			ev(T0 + 3 * HOUR, { type: 'track', event: 'Order Completed', userId: 'bo', properties: { order_id: 'o-bo', revenue: 50 } }),
+			ev(T0 + 4 * HOUR, { type: 'track', event: 'Order Cancelled', userId: 'bo', properties: { order_id: 'o-bo' } }),
+			// Cy: a Facebook ad click, no order.
+			ev(T0 + 5 * HOUR, { type: 'track', event: 'Product Viewed', userId: 'cy', context: { page: { url: 'https://shop.test/p/2?fbclid=F1' } } }),
+			// A refund of an order never seen changes nothing.
+			ev(T0 + 6 * HOUR, { type: 'track', event: 'Order Refunded', userId: 'cy', properties: { order_id: 'o-unknown' } }),
+		]);
+		await insertTouchpoints(store.driver, [
+			{ profileId: await idOf('ada'), kind: 'email_sent', channel: null, source: 'smtp', medium: 'email', campaign: 'cart-recovery', clickId: null, at: new Date(T0 + 29 * HOUR) },
+		]);
+		const input = await reportInput(store.driver, new Date(T0), new Date(T0 + 7 * DAY), 30 * DAY);
+		expect(input.conversions.map((c) => [c.orderId, c.revenue, c.refunded]).sort()).toEqual([
+			['o-ada', 120, 20],
+			['o-bo', 50, 50],
+		]);
+		const ada = await touchpointsOf(store.driver, [await idOf('ada')], new Date(T0));
+		expect(ada.get(await idOf('ada'))!.map((t) => [t.kind, t.clickId, t.campaign])).toEqual([
+			['visit', 'gclid:G1', null],
+			['email_sent', null, 'cart-recovery'],
+		]);
+		const report = buildReport(input, { models: ['lastTouch', 'linear', 'markov'], windows: { lookbackMs: 30 * DAY, clickWindowMs: 30 * DAY, viewWindowMs: DAY }, halfLifeMs: 7 * DAY, rules: parseChannelRules(DEFAULT_CHANNEL_RULES), topPaths: 5 });
+		expect([report.conversions, report.revenue]).toEqual([1, 100]);
+		expect(report.byChannel.filter((r) => r.model === 'lastTouch').map((r) => [r.channel, r.campaign, r.revenue])).toEqual([['Email', 'cart-recovery', 100]]);
+		expect(report.byChannel.filter((r) => r.model === 'linear').map((r) => [r.channel, r.revenue])).toEqual([
+			['Email', 50],
+			['Paid Search', 50],
+		]);
+		expect(report.topPaths).toEqual([{ path: 'Paid Search > Email', conversions: 1, revenue: 100 }]);
+	});
+
+	it('conversions are kept once per order ID; the second logging is reported as a duplicate', async () => {
+		await store.appendEvents([ev(T0, { type: 'identify', userId: 'ada' })]);
+		const profileId = await idOf('ada');
+		const first = await recordConversions(store.driver, [{ orderId: 'o-1', profileId, revenue: 30, currency: 'EUR', at: new Date(T0 + HOUR) }]);
+		const again = await recordConversions(store.driver, [{ orderId: 'o-1', profileId, revenue: 99, currency: 'EUR', at: new Date(T0 + 2 * HOUR) }]);
+		expect(first.get('o-1')).toMatchObject({ revenue: 30, duplicate: false });
+		expect(again.get('o-1')).toMatchObject({ revenue: 30, duplicate: true, at: T0 + HOUR });
+	});
+
+	it('the Segment Filter records who it treated and who it held out; the report compares their conversion', async () => {
+		const people = Array.from({ length: 200 }, (_, i) => `u${i}`);
+		await store.appendEvents(people.map((userId) => ev(T0, { type: 'identify', userId, traits: { email: `${userId}@example.com` } })));
+		const router = new SegmentRouter(store.driver, {
+			segments: [{ name: 'All', groups: [[{ type: 'notSuppressed' }]] }],
+			firstOnly: true,
+			holdoutPercent: 50,
+			campaign: 'winback',
+			now: T0 + HOUR,
+		});
+		const routed = await router.route(people.map((value) => ({ person: { kind: 'userId', value } })));
+		// Routing again draws nobody anew: the first draw stands.
+		await router.route(people.map((value) => ({ person: { kind: 'userId', value } })));
+		const held = routed.filter((r) => r.segment.holdout).map((r) => r.profile!.id);
+		const treated = routed.filter((r) => !r.segment.holdout).map((r) => r.profile!.id);
+		// Every treated person buys once (10), one in ten held out does.
+		await recordConversions(store.driver, [
+			...treated.map((profileId, i) => ({ orderId: `t-${i}`, profileId, revenue: 10, currency: 'EUR', at: new Date(T0 + 2 * HOUR) })),
+			...held.filter((_, i) => i % 10 === 0).map((profileId, i) => ({ orderId: `h-${i}`, profileId, revenue: 10, currency: 'EUR', at: new Date(T0 + 2 * HOUR) })),
+		]);
+		const input = await reportInput(store.driver, new Date(T0), new Date(T0 + DAY), 30 * DAY);
+		expect(input.arms?.map((a) => [a.campaign, a.arm, a.members]).sort()).toEqual([
+			['winback', 'holdout', held.length],
+			['winback', 'treated', treated.length],
+		]);
+		const [lift] = buildReport(input, { models: ['lastTouch'], windows: { lookbackMs: 30 * DAY, clickWindowMs: 30 * DAY, viewWindowMs: DAY }, halfLifeMs: 7 * DAY, rules: [], topPaths: 5 }).lift;
+		const heldBuyers = Math.ceil(held.length / 10);
+		expect(lift).toMatchObject({ campaign: 'winback', treated: treated.length, treatedConversions: treated.length, holdout: held.length, holdoutConversions: heldBuyers, treatedRate: 1 });
+		expect(lift.holdoutRate).toBeCloseTo(heldBuyers / held.length, 12);
+		expect(lift.incrementalRevenue).toBeCloseTo((10 - (10 * heldBuyers) / held.length) * treated.length, 9);
+		// The draw of a person merged into another stays one row: the kept profile's.
+		await store.mergeProfiles({ profileId: treated[0] }, { profileId: held[0] });
+		const [{ n }] = await store.driver.all<{ n: number }>('SELECT COUNT(*) AS n FROM rt_campaign_members WHERE profile_id = ?', [treated[0]]);
+		expect(Number(n)).toBe(1);
+	});
+});
