@@ -1,21 +1,15 @@
 import { DEFAULT_CHANNEL_RULES, parseChannelRules } from '../../nodes/shared/attribution/channels.ts';
 import { buildReport } from '../../nodes/shared/attribution/report.ts';
-import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
 import { SegmentRouter } from '../../nodes/shared/segments/filter.ts';
 import { insertTouchpoints, recordConversions, reportInput, touchpointsOf } from '../../nodes/shared/store/attribution.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
+import { eventAt } from '../harness/events.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T0 = Date.parse('2026-11-01T00:00:00.000Z');
-let sequence = 0;
-
-function ev(at: number, raw: Record<string, unknown>): TrackedEvent {
-	const result = parseEvent({ messageId: `attr-${++sequence}`, timestamp: new Date(at).toISOString(), ...raw });
-	if (!result.ok) throw new Error(JSON.stringify(result.errors));
-	return result.event;
-}
+const ev = eventAt;
 
 describe.each(BACKENDS)('attribution in the store on %s', (_name, makeFixture) => {
 	let fixture: StoreFixture;

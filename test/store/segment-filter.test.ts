@@ -1,20 +1,14 @@
-import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
 import { type PersonInput, SegmentRouter, segmentMembers } from '../../nodes/shared/segments/filter.ts';
 import type { Segment } from '../../nodes/shared/segments/rules.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
+import { eventAt } from '../harness/events.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const MIN = 60_000;
 const HOUR = 3_600_000;
 const DAY = 24 * HOUR;
 const T = Date.parse('2026-11-20T09:00:00.000Z');
-let sequence = 0;
-
-function at(ms: number, raw: Record<string, unknown>): TrackedEvent {
-	const result = parseEvent({ messageId: `sf-${++sequence}`, timestamp: new Date(ms).toISOString(), ...raw });
-	if (!result.ok) throw new Error(JSON.stringify(result.errors));
-	return result.event;
-}
+const at = eventAt;
 
 /** The segments of the cart-abandonment flow, plus a B2B segment and repeat buyers, in this order. */
 const SEGMENTS: Segment[] = [

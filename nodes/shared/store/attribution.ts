@@ -21,16 +21,7 @@ export async function recordArms(db: SqlDriver, campaign: string, members: Reado
 	await insertRows(db, 'INSERT INTO rt_campaign_members (campaign, profile_id, arm, assigned_at)', rows, 'ON CONFLICT (campaign, profile_id) DO NOTHING');
 }
 
-export interface NewTouchpoint {
-	profileId: string;
-	kind: string;
-	channel: string | null;
-	source: string | null;
-	medium: string | null;
-	campaign: string | null;
-	clickId: string | null;
-	at: Date;
-}
+export type NewTouchpoint = Omit<StoredTouchpoint, 'at'> & { profileId: string; at: Date };
 
 export async function insertTouchpoints(db: SqlDriver, touchpoints: readonly NewTouchpoint[]): Promise<void> {
 	await insertRows(
