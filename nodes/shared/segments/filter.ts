@@ -1,9 +1,9 @@
+import { type Arm, recordArms } from '../store/attribution';
 import type { SqlDriver } from '../store/driver';
-import { type IdentityKind, identityKey, lookupProfileIds, MERGED_PROFILE, normalizeEmail } from '../store/identity';
+import { type IdentityKind, resolveProfileIds } from '../store/identity';
 import type { ProfileFields } from '../store/rows';
 import { compileSegments, matchSegments, type UsedFacts } from './evaluate';
 import { loadFacts } from './facts';
-import { type Arm, recordArms } from '../store/attribution';
 import { inHoldout } from './holdout';
 import { factNeeds } from './needs';
 import type { Segment } from './rules';
@@ -69,18 +69,9 @@ export class SegmentRouter {
 	async route(inputs: PersonInput[]): Promise<Routed[]> {
 		const now = this.options.now ?? Date.now();
 		const needs = factNeeds(this.segments, now);
-		let profileIds = await this.profileIds(inputs);
+		const profileIds = await resolveProfileIds(this.db, inputs.map((i) => i.person));
 		const cartIds = inputs.map((i) => i.cartId).filter((id): id is string => !!id);
-		const requested = [...new Set(profileIds.filter((id): id is string => !!id))];
-		const facts = await loadFacts(this.db, needs, requested, cartIds);
-		// Items emitted before their person was merged into another profile carry the old id.
-		const missing = requested.filter((id) => !facts.people.has(id));
-		if (missing.length) {
-			const moved = await lookupProfileIds(this.db, missing.map((value) => ({ kind: MERGED_PROFILE, value })));
-			const targets = [...new Set(moved.values())].filter((id) => !facts.people.has(id));
-			for (const [id, person] of (await loadFacts(this.db, needs, targets)).people) facts.people.set(id, person);
-			profileIds = profileIds.map((id) => (id && !facts.people.has(id) ? (moved.get(identityKey({ kind: MERGED_PROFILE, value: id })) ?? id) : id));
-		}
+		const facts = await loadFacts(this.db, needs, [...new Set(profileIds.filter((id): id is string => !!id))], cartIds);
 		const { campaign } = this.options;
 		const routed = inputs.map((input, i): Routed => {
 			const person = profileIds[i] ? facts.people.get(profileIds[i]) : undefined;
@@ -108,20 +99,6 @@ export class SegmentRouter {
 		return routed;
 	}
 
-	/** The store's id of each item's person, looked up by whatever id the items carry. */
-	private async profileIds(inputs: PersonInput[]): Promise<Array<string | undefined>> {
-		const lookups = inputs
-			.map((i) => i.person)
-			.filter((p): p is { kind: IdentityKind; value: string } => !!p && p.kind !== 'profileId')
-			.map((p) => ({ kind: p.kind, value: p.kind === 'email' ? normalizeEmail(p.value) : p.value }));
-		const found = lookups.length ? await lookupProfileIds(this.db, lookups) : new Map<string, string>();
-		return inputs.map(({ person }) => {
-			if (!person) return undefined;
-			if (person.kind === 'profileId') return person.value;
-			const value = person.kind === 'email' ? normalizeEmail(person.value) : person.value;
-			return found.get(identityKey({ kind: person.kind, value }));
-		});
-	}
 }
 
 /**

@@ -71,6 +71,29 @@ export async function lookupProfileIds(
 }
 
 /**
+ * The store's profile ID of each person named by an ID of any kind (emails normalised), or
+ * undefined when nobody matches. A profile ID that was merged away leads to the profile it was
+ * merged into: items emitted before a merge still carry the old one.
+ */
+export async function resolveProfileIds(
+	db: SqlDriver,
+	persons: ReadonlyArray<{ kind: IdentityKind | typeof MERGED_PROFILE; value: string } | undefined>,
+): Promise<Array<string | undefined>> {
+	const valueOf = (p: { kind: string; value: string }) => (p.kind === 'email' ? normalizeEmail(p.value) : p.value);
+	const lookups = persons.filter((p): p is { kind: IdentityKind; value: string } => !!p && p.kind !== MERGED_PROFILE).map((p) => ({ kind: p.kind, value: valueOf(p) }));
+	const found = lookups.length ? await lookupProfileIds(db, lookups) : new Map<string, string>();
+	const direct = persons.filter((p) => p?.kind === MERGED_PROFILE).map((p) => p!.value);
+	const existing = new Set((await selectIn<{ id: string }>(db, 'SELECT id FROM rt_profiles WHERE id IN (?*)', direct)).map((r) => r.id));
+	const moved = await lookupProfileIds(db, direct.filter((id) => !existing.has(id)).map((value) => ({ kind: MERGED_PROFILE, value })));
+	for (const [key, id] of moved) found.set(key, id);
+	return persons.map((p) => {
+		if (!p) return undefined;
+		if (p.kind === MERGED_PROFILE && existing.has(p.value)) return p.value;
+		return found.get(identityKey({ kind: p.kind, value: valueOf(p) }));
+	});
+}
+
+/**
  * Moves every row of `dropId` to `keepId` and deletes `dropId`. Traits of the kept profile win;
  * a consent withdrawn on either side stays withdrawn; suppression and counters add up. Returns
  * false when either profile no longer exists.
