@@ -1,0 +1,101 @@
+import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, NodeOperationError } from 'n8n-workflow';
+
+import { CLICK_ID_PARAMS } from '../../shared/events/model';
+import { type PersonKind, personOfItem } from '../../shared/personParameters';
+import { insertTouchpoints, type NewTouchpoint } from '../../shared/store/attribution';
+import { resolveProfileIds } from '../../shared/store/identity';
+import type { RetargetingStore } from '../../shared/store/store';
+import { timeOf } from './settings';
+
+const show = { show: { operation: ['logTouchpoint'] } };
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Kind',
+		name: 'kind',
+		type: 'options',
+		options: [
+			{ name: 'Ad Click', value: 'ad_click' },
+			{ name: 'Ad Impression', value: 'ad_impression', description: 'A view: counts within the view window' },
+			{ name: 'Email Clicked', value: 'email_clicked' },
+			{ name: 'Email Opened', value: 'email_opened', description: 'A view: counts within the view window' },
+			{ name: 'Email Sent', value: 'email_sent', description: 'ESP Send records its own sends; log only emails sent elsewhere' },
+			{ name: 'Visit', value: 'visit', description: 'A visit from a campaign link or an ad (the Tracking Trigger records these itself)' },
+		],
+		default: 'email_clicked',
+		displayOptions: show,
+		description: 'What happened. Clicks count within the click window, views within the view window.',
+	},
+	{
+		displayName: 'Channel',
+		name: 'channel',
+		type: 'string',
+		default: '',
+		placeholder: 'Paid Social',
+		displayOptions: show,
+		description: 'Empty: found by the channel rules from the kind, click ID and UTM fields',
+	},
+	{ displayName: 'Campaign', name: 'campaign', type: 'string', default: '', placeholder: 'cart-recovery', displayOptions: show },
+	{ displayName: 'Source', name: 'source', type: 'string', default: '', placeholder: 'google', displayOptions: show, description: 'As utm_source' },
+	{ displayName: 'Medium', name: 'medium', type: 'string', default: '', placeholder: 'cpc', displayOptions: show, description: 'As utm_medium' },
+	{
+		displayName: 'Click ID',
+		name: 'clickId',
+		type: 'string',
+		default: '',
+		placeholder: 'gclid:Cj0KCQiA…',
+		displayOptions: show,
+		description: `The ad click ID as parameter:value; parameters: ${CLICK_ID_PARAMS.join(', ')}`,
+	},
+	{
+		displayName: 'Occurred At',
+		name: 'occurredAt',
+		type: 'string',
+		default: '',
+		placeholder: '2026-11-23T10:00:00Z',
+		displayOptions: show,
+		description: 'When it happened. Empty: now.',
+	},
+];
+
+/** Records one touchpoint an item; an unknown person fails that item (or skips it with continue on fail). */
+export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], store: RetargetingStore): Promise<INodeExecutionData[]> {
+	const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
+	const field = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
+	const ids = await resolveProfileIds(store.driver, items.map((item) => personOfItem(item.json, kind, field)));
+	const touchpoints: NewTouchpoint[] = [];
+	const out: INodeExecutionData[] = [];
+	items.forEach((item, i) => {
+		const text = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim() || null;
+		try {
+			const profileId = ids[i];
+			if (!profileId) {
+				throw new NodeOperationError(this.getNode(), personOfItem(item.json, kind, field) ? 'This person is not in the retargeting store' : `The item has no "${field}" to find the person by`, {
+					itemIndex: i,
+					description: 'Touchpoints belong to people the store knows: check "Find Person By" and "Person Field".',
+				});
+			}
+			const clickId = text('clickId');
+			if (clickId && !/^[a-z_]+:.+$/i.test(clickId)) {
+				throw new NodeOperationError(this.getNode(), `Click ID: "${clickId}" is not parameter:value, such as gclid:Cj0KCQiA`, { itemIndex: i });
+			}
+			const touchpoint: NewTouchpoint = {
+				profileId,
+				kind: this.getNodeParameter('kind', i, 'email_clicked') as string,
+				channel: text('channel'),
+				source: text('source'),
+				medium: text('medium'),
+				campaign: text('campaign'),
+				clickId,
+				at: timeOf(this, this.getNodeParameter('occurredAt', i, ''), 'Occurred At', i),
+			};
+			touchpoints.push(touchpoint);
+			out.push({ json: { ...item.json, touchpoint: { ...touchpoint, at: touchpoint.at.toISOString() } as unknown as IDataObject }, pairedItem: { item: i } });
+		} catch (error) {
+			if (!this.continueOnFail()) throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
+			out.push({ json: { ...item.json, error: (error as Error).message }, pairedItem: { item: i } });
+		}
+	});
+	await insertTouchpoints(store.driver, touchpoints);
+	return out;
+}
