@@ -4,12 +4,10 @@ import { type StoredTouchpoint, touchOf } from '../../shared/attribution/channel
 import { creditRows, pathOf } from '../../shared/attribution/credit';
 import { fitMarkov, type Journey } from '../../shared/attribution/markov';
 import { MODEL_LABELS } from '../../shared/attribution/models';
-import { type PersonKind, personOfItem } from '../../shared/personParameters';
 import type { SqlDriver } from '../../shared/store/driver';
 import { recordConversions, reportInput, touchpointsOf } from '../../shared/store/attribution';
-import { resolveProfileIds } from '../../shared/store/identity';
 import type { RetargetingStore } from '../../shared/store/store';
-import { type AttributionSettings, attributionSettings, modelsProperty, timeOf } from './settings';
+import { type AttributionSettings, attributionSettings, modelsProperty, peopleOf, timeOf } from './settings';
 
 const show = { show: { operation: ['logConversion'] } };
 
@@ -67,20 +65,12 @@ async function removalEffects(db: SqlDriver, settings: AttributionSettings, now:
  */
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], store: RetargetingStore, options: IDataObject): Promise<INodeExecutionData[]> {
 	const settings = attributionSettings(this, options);
-	const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
-	const field = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
-	const ids = await resolveProfileIds(store.driver, items.map((item) => personOfItem(item.json, kind, field)));
+	const personOf = await peopleOf(this, items, store);
 	const wanted: Array<{ index: number; orderId: string; profileId: string; revenue: number; currency: string | null; at: Date }> = [];
 	const failed = new Map<number, string>();
-	items.forEach((item, i) => {
+	items.forEach((_item, i) => {
 		try {
-			const profileId = ids[i];
-			if (!profileId) {
-				throw new NodeOperationError(this.getNode(), personOfItem(item.json, kind, field) ? 'This person is not in the retargeting store' : `The item has no "${field}" to find the person by`, {
-					itemIndex: i,
-					description: 'Conversions belong to people the store knows: check "Find Person By" and "Person Field".',
-				});
-			}
+			const profileId = personOf(i);
 			const orderId = String(this.getNodeParameter('orderId', i, '') ?? '').trim();
 			if (!orderId) throw new NodeOperationError(this.getNode(), 'Order ID: must not be empty', { itemIndex: i, description: 'Map the order ID of the item, such as {{ $json.properties.order_id }}.' });
 			const revenue = Number(String(this.getNodeParameter('revenue', i, '0') ?? '').trim() || 0);

@@ -1,11 +1,9 @@
 import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, NodeOperationError } from 'n8n-workflow';
 
 import { CLICK_ID_PARAMS } from '../../shared/events/model';
-import { type PersonKind, personOfItem } from '../../shared/personParameters';
 import { insertTouchpoints, type NewTouchpoint } from '../../shared/store/attribution';
-import { resolveProfileIds } from '../../shared/store/identity';
 import type { RetargetingStore } from '../../shared/store/store';
-import { timeOf } from './settings';
+import { peopleOf, timeOf } from './settings';
 
 const show = { show: { operation: ['logTouchpoint'] } };
 
@@ -60,21 +58,13 @@ export const description: INodeProperties[] = [
 
 /** Records one touchpoint an item; an unknown person fails that item (or skips it with continue on fail). */
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], store: RetargetingStore): Promise<INodeExecutionData[]> {
-	const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
-	const field = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
-	const ids = await resolveProfileIds(store.driver, items.map((item) => personOfItem(item.json, kind, field)));
+	const personOf = await peopleOf(this, items, store);
 	const touchpoints: NewTouchpoint[] = [];
 	const out: INodeExecutionData[] = [];
 	items.forEach((item, i) => {
 		const text = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim() || null;
 		try {
-			const profileId = ids[i];
-			if (!profileId) {
-				throw new NodeOperationError(this.getNode(), personOfItem(item.json, kind, field) ? 'This person is not in the retargeting store' : `The item has no "${field}" to find the person by`, {
-					itemIndex: i,
-					description: 'Touchpoints belong to people the store knows: check "Find Person By" and "Person Field".',
-				});
-			}
+			const profileId = personOf(i);
 			const clickId = text('clickId');
 			if (clickId && !/^[a-z_]+:.+$/i.test(clickId)) {
 				throw new NodeOperationError(this.getNode(), `Click ID: "${clickId}" is not parameter:value, such as gclid:Cj0KCQiA`, { itemIndex: i });

@@ -1,9 +1,12 @@
-import type { IDataObject, IExecuteFunctions, INodeProperties } from 'n8n-workflow';
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
 import { NodeOperationError } from 'n8n-workflow';
 
 import { DEFAULT_CHANNEL_RULES, parseChannelRules, type ChannelRule } from '../../shared/attribution/channels';
 import type { Windows } from '../../shared/attribution/credit';
 import { MODEL_LABELS, MODELS, type ModelName } from '../../shared/attribution/models';
+import { type PersonKind, personOfItem } from '../../shared/personParameters';
+import { resolveProfileIds } from '../../shared/store/identity';
+import type { RetargetingStore } from '../../shared/store/store';
 
 const DAY = 86_400_000;
 
@@ -98,4 +101,23 @@ export function timeOf(ctx: IExecuteFunctions, value: unknown, field: string, it
 		throw new NodeOperationError(ctx.getNode(), `${field}: "${String(value)}" is not a date`, { itemIndex, description: 'Use an ISO 8601 time such as 2026-11-23T10:00:00Z, or leave it empty for now.' });
 	}
 	return date;
+}
+
+/**
+ * The store's profile of each item's person (the node's "Find Person By" and "Person Field"), and
+ * for an item whose person the store does not know, the error that names what to check.
+ */
+export async function peopleOf(ctx: IExecuteFunctions, items: INodeExecutionData[], store: RetargetingStore): Promise<(i: number) => string> {
+	const kind = ctx.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
+	const field = String(ctx.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
+	const persons = items.map((item) => personOfItem(item.json, kind, field));
+	const ids = await resolveProfileIds(store.driver, persons);
+	return (i) => {
+		const id = ids[i];
+		if (id) return id;
+		throw new NodeOperationError(ctx.getNode(), persons[i] ? 'This person is not in the retargeting store' : `The item has no "${field}" to find the person by`, {
+			itemIndex: i,
+			description: 'Touchpoints and conversions belong to people the store knows: check "Find Person By" and "Person Field".',
+		});
+	};
 }
