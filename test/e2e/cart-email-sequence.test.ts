@@ -54,7 +54,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		await ses.stop();
 	}, 60_000);
 
-	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent, nor to a buyer; the same execution run again sends nothing', async () => {
+	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent, nor to a buyer; the same execution run again sends nothing; the weekly report credits the email with the order that followed', async () => {
 		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop', { writeKey: WRITE_KEY });
 		const mail = await n8n.createCredential('retargetingSmtpApi', 'Mail', { host: '127.0.0.1', port: smtpPort, secure: false });
 		await n8n.publishWorkflow({
@@ -136,6 +136,37 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		expect(held.map((j) => (j.profile as { email: string }).email)).toEqual(['ada@example.com', 'carol@example.com']);
 		expect((held[0].segment as { facts: Record<string, unknown> }).facts).toMatchObject({ 'email sends': 1 });
 		expect(smtp.messages).toHaveLength(1);
+
+		// Ada comes back through the email's link and buys: the shipped weekly report, run now (its
+		// schedule's item pinned), emails the team that the cart email earned the order.
+		const link = /href="(https:\/\/shop\.example\/cart\/restore\?[^"]+)"/.exec(raw)![1].replace(/&amp;/g, '&');
+		expect(
+			await n8n.track('shop', WRITE_KEY, [
+				{ type: 'page', anonymousId: 'ada', context: { page: { url: link } } },
+				{ type: 'track', event: 'Order Completed', anonymousId: 'ada', properties: { order_id: 'o-ada', cart_id: 'c-ada', revenue: 25, currency: 'EUR' } },
+			]),
+		).toMatchObject({ accepted: 2 });
+		const team = await n8n.createCredential('smtp', 'Team mail', { host: '127.0.0.1', port: smtpPort, secure: false, user: '', password: '' });
+		const weekly = JSON.parse(readFileSync(path.join(repoRoot(), 'workflows', 'weekly-attribution-report.json'), 'utf8')) as WorkflowJson;
+		(weekly.nodes.find((n) => n.name === 'Email the marketing team') as unknown as { credentials: unknown }).credentials = { smtp: { id: team, name: 'Team mail' } };
+		const weeklyId = await n8n.createWorkflow({ name: weekly.name, nodes: weekly.nodes, connections: weekly.connections, settings: weekly.settings });
+		const report = await n8n.waitForExecution(await n8n.runWithPinnedTrigger(weeklyId, 'Every Monday 8:00', [{ json: {} }]));
+		expect(report.status).toBe('success');
+		const summary = report.data!.resultData.runData['Attribution report, last 7 days'][0].data!.main[0]![0].json as { conversions: number; revenue: number; byChannel: Array<Record<string, unknown>>; topPaths: unknown[] };
+		// Ada's order and Dan's (who bought at once, with no touch before: Direct).
+		expect([summary.conversions, summary.revenue]).toEqual([2, 50]);
+		// For Ada the email was the last touch; the visit from its link carries rt_cid, which the rules read as Email too.
+		expect(summary.byChannel.filter((r) => r.model === 'lastTouch').map((r) => [r.channel, r.campaign, r.revenue])).toEqual([
+			['Direct', '', 25],
+			['Email', 'cart-recovery', 25],
+		]);
+		expect(summary.topPaths).toEqual(expect.arrayContaining([{ path: 'Email', conversions: 1, revenue: 25 }]));
+		await smtp.waitFor(2, 30_000);
+		expect(smtp.messages[1].to).toEqual(['marketing@shop.example']);
+		const teamMail = decoded(smtp.messages[1].raw);
+		expect(teamMail).toMatch(/Subject: Retargeting: 50\.00 revenue from 2 conversions, week to \d{4}-\d{2}-\d{2}/);
+		expect(teamMail).toContain('Revenue by channel');
+		expect(teamMail).toMatch(/>Email<\/td><td[^>]*>25\.00<\/td>/);
 	}, 240_000);
 
 	/** Webhook → ESP Send with an API provider, whose credential points at the local stand-in. */

@@ -161,6 +161,8 @@ describe('channel rules', () => {
 		expect(stored({ source: 'newsletter-partner' }).channel).toBe('Other');
 		expect(stored({}).channel).toBe(DIRECT);
 		expect(stored({ channel: 'Podcast', clickId: 'gclid:abc' }).channel).toBe('Podcast');
+		// ESP Send records its sends with channel "email": the same channel as the rules' Email.
+		expect(stored({ kind: 'email_sent', channel: 'email' }).channel).toBe('Email');
 	});
 
 	it('editable: the first matching line wins; a bad line is named', () => {

@@ -2,8 +2,8 @@
  * Which channel a touchpoint belongs to, by editable rules: one a line, `field=value[,value…]:
  * Channel`, the first that matches wins. Fields: click (the click ID's parameter, such as gclid),
  * source, medium, campaign (utm_*), kind (visit, email_sent, email_opened, email_clicked, ad_click,
- * ad_impression). A touchpoint logged with its channel keeps it; one that matches no rule is
- * Other when it has a source or medium, else Direct.
+ * ad_impression). A touchpoint logged with its channel keeps it (spelt as the rules spell it); one
+ * that matches no rule is Other when it has a source or medium, else Direct.
  */
 import { DIRECT, type Touch } from './models';
 
@@ -65,7 +65,8 @@ const VIEWS = new Set(['email_sent', 'email_opened', 'ad_impression']);
 /** The touch a stored touchpoint is for the models: its channel, campaign and interaction. */
 export function touchOf(t: StoredTouchpoint, rules: readonly ChannelRule[]): Touch {
 	const interaction = VIEWS.has(t.kind) ? 'view' : 'click';
-	if (t.channel) return { at: t.at, channel: t.channel, campaign: t.campaign, interaction };
+	// A recorded channel is written as the rules write it when they name it (ESP Send records "email").
+	if (t.channel) return { at: t.at, channel: rules.find((r) => r.channel.toLowerCase() === t.channel!.toLowerCase())?.channel ?? t.channel, campaign: t.campaign, interaction };
 	const fields: Record<Field, string | null> = {
 		click: t.clickId ? t.clickId.split(':')[0].toLowerCase() : null,
 		source: t.source?.toLowerCase() ?? null,
