@@ -66,7 +66,7 @@ function journeys(count: number): ReportInput {
 		touchpoints.set(`p-${p}`, list);
 		if (p % 2 === 0 && list.length) {
 			const at = list[list.length - 1].at + Math.floor(random() * 3 * DAY);
-			conversions.push({ orderId: `o-${p}`, profileId: `p-${p}`, at, revenue: 20 + Math.round(random() * 200), refunded: p % 40 === 0 ? 10 : 0 });
+			conversions.push({ orderId: `o-${p}`, profileId: `p-${p}`, at, revenue: 20 + Math.round(random() * 200), refunded: p % 40 === 0 ? 10 : 0, status: p % 40 === 0 ? 'refunded' : 'completed' });
 		}
 	}
 	return { touchpoints, conversions, arms: [] };
@@ -119,7 +119,7 @@ async function readBack(input: ReportInput): Promise<number> {
 				}
 			}
 			await insertRows(tx, 'INSERT INTO rt_touchpoints (profile_id, channel, source, medium, campaign, click_id, kind, occurred_at)', rows);
-			const conversions = input.conversions.map((c) => [c.orderId, c.profileId, c.revenue, c.refunded, 'EUR', 'completed', iso(c.at)]);
+			const conversions = input.conversions.map((c) => [c.orderId, c.profileId, c.revenue, c.refunded, 'EUR', c.status, iso(c.at)]);
 			for (let i = 0; i < conversions.length; i += 5000) {
 				await insertRows(tx, 'INSERT INTO rt_conversions (order_id, profile_id, revenue, refunded, currency, status, occurred_at)', conversions.slice(i, i + 5000));
 			}

@@ -5,14 +5,15 @@ import { StandIn, type StandInAnswer } from './stand-in.ts';
 /**
  * Brevo's `POST /v3/smtp/email` (api-key header) in its batch form, checked against its documented
  * shape. A batch holding a recipient that starts with "invalid" is refused as a whole (400, nothing
- * sent), as Brevo does. A repeated idempotency key answers as the first call did and sends nothing.
+ * sent), as Brevo does. An idempotency key must be a UUID; one already processed is refused
+ * (400 duplicate_parameter) and sends nothing, as Brevo documents.
  */
 export class BrevoStandIn extends StandIn {
 	readonly requests: Array<{ apiKey: string | undefined; body: Record<string, unknown> }> = [];
 	/** Every message taken for delivery, by recipient. */
 	readonly delivered: string[] = [];
 	readonly apiKey = 'xkeysib-test';
-	private readonly seen = new Map<string, StandInAnswer>();
+	private readonly seen = new Set<string>();
 	private sequence = 0;
 
 	protected answer(method: string, url: string, headers: IncomingHttpHeaders, body: unknown): StandInAnswer {
@@ -40,16 +41,15 @@ export class BrevoStandIn extends StandIn {
 		}
 		if (apiKey !== this.apiKey) return { status: 401, body: { code: 'unauthorized', message: 'Key not found' } };
 		const key = (mail.headers as Record<string, string> | undefined)?.idempotencyKey;
-		const repeat = key ? this.seen.get(key) : undefined;
-		if (repeat) return repeat;
+		if (key !== undefined && !/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i.test(key)) this.shapeErrors.push(`headers.idempotencyKey: "${key}" is not a UUID`);
+		if (key && this.seen.has(key)) return { status: 400, body: { code: 'duplicate_parameter', message: 'The idempotency key has already been used' } };
 		const fail = this.forcedFailure();
 		if (fail) return { status: fail.status, headers: fail.headers, body: { code: fail.status === 429 ? 'too_many_requests' : 'internal_error', message: fail.status === 429 ? 'Rate limit exceeded' : 'Internal error' } };
 		const recipients = (versions ?? []).map((v) => String((v.to as Array<{ email: string }>)[0]?.email));
 		const invalid = recipients.find((r) => r.startsWith('invalid'));
 		if (invalid) return { status: 400, body: { code: 'invalid_parameter', message: `email is not valid in to: ${invalid}` } };
 		this.delivered.push(...recipients);
-		const answer = { status: 201, body: { messageIds: recipients.map(() => `<brevo-${++this.sequence}@smtp-relay.mailin.fr>`) } };
-		if (key) this.seen.set(key, answer);
-		return answer;
+		if (key) this.seen.add(key);
+		return { status: 201, body: { messageIds: recipients.map(() => `<brevo-${++this.sequence}@smtp-relay.mailin.fr>`) } };
 	}
 }

@@ -65,13 +65,18 @@ describe.each(BACKENDS)('attribution in the store on %s', (_name, makeFixture) =
 		expect(report.topPaths).toEqual([{ path: 'Paid Search > Email', conversions: 1, revenue: 100 }]);
 	});
 
-	it('conversions are kept once per order ID; the second logging is reported as a duplicate', async () => {
+	it('conversions are kept once per order ID; a second logging, in the same call or later, is reported as a duplicate', async () => {
 		await store.appendEvents([ev(T0, { type: 'identify', userId: 'ada' })]);
 		const profileId = await idOf('ada');
-		const first = await recordConversions(store.driver, [{ orderId: 'o-1', profileId, revenue: 30, currency: 'EUR', at: new Date(T0 + HOUR) }]);
-		const again = await recordConversions(store.driver, [{ orderId: 'o-1', profileId, revenue: 99, currency: 'EUR', at: new Date(T0 + 2 * HOUR) }]);
-		expect(first.get('o-1')).toMatchObject({ revenue: 30, duplicate: false });
-		expect(again.get('o-1')).toMatchObject({ revenue: 30, duplicate: true, at: T0 + HOUR });
+		const [first, twice] = await recordConversions(store.driver, [
+			{ orderId: 'o-1', profileId, revenue: 30, currency: 'EUR', at: new Date(T0 + HOUR) },
+			{ orderId: 'o-1', profileId, revenue: 30, currency: 'EUR', at: new Date(T0 + HOUR) },
+		]);
+		const [again] = await recordConversions(store.driver, [{ orderId: 'o-1', profileId, revenue: 99, currency: 'EUR', at: new Date(T0 + 2 * HOUR) }]);
+		expect(first).toMatchObject({ revenue: 30, duplicate: false });
+		// Named twice in one call: the second is the duplicate.
+		expect(twice).toMatchObject({ revenue: 30, duplicate: true });
+		expect(again).toMatchObject({ revenue: 30, duplicate: true, at: T0 + HOUR });
 	});
 
 	it('the Segment Filter records who it treated and who it held out; the report compares their conversion', async () => {
@@ -85,8 +90,10 @@ describe.each(BACKENDS)('attribution in the store on %s', (_name, makeFixture) =
 			now: T0 + HOUR,
 		});
 		const routed = await router.route(people.map((value) => ({ person: { kind: 'userId', value } })));
-		// Routing again draws nobody anew: the first draw stands.
-		await router.route(people.map((value) => ({ person: { kind: 'userId', value } })));
+		// Routing again, even with another share, draws nobody anew: the first draw stands.
+		const everyoneHeld = new SegmentRouter(store.driver, { segments: [{ name: 'All', groups: [[{ type: 'notSuppressed' }]] }], firstOnly: true, holdoutPercent: 100, campaign: 'winback', now: T0 + HOUR });
+		const again = await everyoneHeld.route(people.map((value) => ({ person: { kind: 'userId', value } })));
+		expect(again.map((r) => r.segment.holdout)).toEqual(routed.map((r) => r.segment.holdout));
 		const held = routed.filter((r) => r.segment.holdout).map((r) => r.profile!.id);
 		const treated = routed.filter((r) => !r.segment.holdout).map((r) => r.profile!.id);
 		// Every treated person buys once (10), one in ten held out does.

@@ -25,7 +25,7 @@ describe.each(BACKENDS)('ESP Send through Brevo (local stand-in) on %s', (_name,
 		expect(outcomes[1]).toMatchObject({ status: 'sent', providerId: '<brevo-2@smtp-relay.mailin.fr>', attempts: 1 });
 		const first = ctx.standIn.requests[0].body;
 		expect(first).toMatchObject({ sender: { email: 'shop@example.com', name: 'The Shop' }, tags: ['cart-recovery'] });
-		expect((first.headers as Record<string, string>).idempotencyKey).toMatch(/^[0-9a-f]{64}$/);
+		expect((first.headers as Record<string, string>).idempotencyKey).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-5[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/);
 		expect((first.messageVersions as unknown[])[1]).toEqual({
 			to: [{ email: 'p1@example.com' }],
 			replyTo: { email: 'help@example.com' },
@@ -61,14 +61,20 @@ describe.each(BACKENDS)('ESP Send through Brevo (local stand-in) on %s', (_name,
 		expect(ctx.standIn.delivered).toEqual(['ada@example.com', 'bo@example.com']);
 	});
 
-	it('a call taken but never answered is made again under the same idempotency key, and Brevo sends it once', async () => {
-		await people(['ada@example.com']);
+	it('a batch taken but never answered is made again under the same idempotency key: Brevo refuses the repeat, so all count as sent, once', async () => {
+		const emails = ['ada@example.com', 'bo@example.com', 'cy@example.com'];
+		await people(emails);
 		ctx.standIn.dropAnswers = 1;
-		const outcomes = await sendEmails(ctx.store.driver, sender(), [item('ada@example.com')], settings, T);
-		expect(outcomes[0]).toMatchObject({ status: 'sent', attempts: 2 });
+		const outcomes = await sendEmails(ctx.store.driver, sender(), emails.map(item), settings, T);
+		expect(outcomes.map((o) => [o.status, o.attempts])).toEqual([
+			['sent', 2],
+			['sent', 2],
+			['sent', 2],
+		]);
+		// No message-by-message split after the refused repeat: two calls in all.
 		expect(ctx.standIn.requests).toHaveLength(2);
-		expect(ctx.standIn.delivered).toEqual(['ada@example.com']);
-		expect(await sendStatuses(ctx.store.driver)).toEqual({ 'wf:ada@example.com:1': 'sent' });
+		expect(ctx.standIn.delivered).toEqual(emails);
+		expect(Object.values(await sendStatuses(ctx.store.driver))).toEqual(['sent', 'sent', 'sent']);
 	});
 
 	it('a call never answered at all stays pending: not sent again by a later run', async () => {

@@ -50,6 +50,10 @@ describe('attribution models, worked by hand', () => {
 		close(shares('timeDecay', path, T, options), w.map((x) => x / sum));
 		// Touches at the same time get the same weight.
 		close(shares('timeDecay', [touch('Email', 2), touch('Display', 2)], T, options), [0.5, 0.5]);
+		// Old touches and a short half-life: 2^(-4000) underflows to 0, the shares must not become 0/0.
+		// Relative to the newest touch (40 days): 2^(-1/0.01) = 2^-100 and 1, normalised.
+		const old = shares('timeDecay', [touch('Email', 41), touch('Display', 40)], T, { halfLifeMs: 0.01 * DAY });
+		close(old, [2 ** -100 / (1 + 2 ** -100), 1 / (1 + 2 ** -100)]);
 	});
 
 	it('a single touch gets everything under every model', () => {
@@ -187,10 +191,12 @@ describe('the report, worked by hand', () => {
 			['p4', [visit({ medium: 'display', source: 'criteo', at: at(30) })]],
 		]),
 		conversions: [
-			{ orderId: 'o1', profileId: 'p1', at: T, revenue: 100, refunded: 0 },
+			{ orderId: 'o1', profileId: 'p1', at: T, revenue: 100, refunded: 0, status: 'completed' },
 			// p2 has no touch: Direct.
-			{ orderId: 'o2', profileId: 'p2', at: T, revenue: 50, refunded: 0 },
-			{ orderId: 'o3', profileId: 'p3', at: T, revenue: 80, refunded: 80 },
+			{ orderId: 'o2', profileId: 'p2', at: T, revenue: 50, refunded: 0, status: 'completed' },
+			{ orderId: 'o3', profileId: 'p3', at: T, revenue: 80, refunded: 80, status: 'refunded' },
+			// A free order, then cancelled: no conversion either.
+			{ orderId: 'o5', profileId: 'p2', at: T, revenue: 0, refunded: 0, status: 'cancelled' },
 		],
 		arms: [
 			{ campaign: 'cart-recovery', arm: 'treated' as const, members: 900, converters: 90, revenue: 9000 },
@@ -226,15 +232,17 @@ describe('the report, worked by hand', () => {
 			{ path: 'Paid Search > Email', conversions: 1, revenue: 100 },
 			{ path: 'Direct', conversions: 1, revenue: 50 },
 		]);
+		// o2 had no touch: credited to Direct, but neither timed nor counted as a one-touch path.
 		expect(report.timeToConversion).toEqual([
-			{ bucket: 'under 1 hour', conversions: 1 },
+			{ bucket: 'under 1 hour', conversions: 0 },
 			{ bucket: '1 to 24 hours', conversions: 0 },
 			{ bucket: '1 to 7 days', conversions: 1 },
 			{ bucket: '7 to 30 days', conversions: 0 },
 			{ bucket: '30 days or more', conversions: 0 },
+			{ bucket: 'no touch before', conversions: 1 },
 		]);
 		expect(report.pathLength.filter((l) => l.conversions > 0)).toEqual([
-			{ touches: '1', conversions: 1 },
+			{ touches: '0', conversions: 1 },
 			{ touches: '2', conversions: 1 },
 		]);
 	});

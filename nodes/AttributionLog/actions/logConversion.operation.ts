@@ -83,17 +83,18 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		}
 	});
 	const stored = await recordConversions(store.driver, wanted);
-	const earliest = Math.min(...[...stored.values()].map((c) => c.at));
-	const touchpoints = wanted.length ? await touchpointsOf(store.driver, [...new Set(wanted.map((w) => w.profileId))], new Date(earliest - settings.windows.lookbackMs)) : new Map();
+	// The stored record's person and time: an order logged before keeps the ones it was stored with.
+	const earliest = stored.reduce((min, c) => Math.min(min, c.at), Infinity);
+	const touchpoints = stored.length ? await touchpointsOf(store.driver, [...new Set(stored.map((c) => c.profileId))], new Date(earliest - settings.windows.lookbackMs)) : new Map();
 	const effects = settings.models.includes('markov') ? await removalEffects(store.driver, settings, new Date()) : undefined;
 
 	const out: INodeExecutionData[] = [];
-	const byIndex = new Map(wanted.map((w) => [w.index, w]));
+	const byIndex = new Map(wanted.map((w, k) => [w.index, { wanted: w, conversion: stored[k] }]));
 	items.forEach((item, i) => {
 		const error = failed.get(i);
 		if (error !== undefined) return void out.push({ json: { ...item.json, error }, pairedItem: { item: i } });
-		const conversion = stored.get(byIndex.get(i)!.orderId)!;
-		const currency = byIndex.get(i)!.currency;
+		const { conversion, wanted: asked } = byIndex.get(i)!;
+		const currency = asked.currency;
 		const touches = (touchpoints.get(conversion.profileId) ?? []).map((t: StoredTouchpoint) => touchOf(t, settings.rules));
 		const net = conversion.revenue - Math.min(conversion.refunded, conversion.revenue);
 		const path = pathOf(touches, conversion.at, settings.windows);

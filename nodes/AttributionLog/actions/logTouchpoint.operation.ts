@@ -6,6 +6,7 @@ import type { RetargetingStore } from '../../shared/store/store';
 import { peopleOf, timeOf } from './settings';
 
 const show = { show: { operation: ['logTouchpoint'] } };
+const KINDS = ['ad_click', 'ad_impression', 'email_clicked', 'email_opened', 'email_sent', 'visit'];
 
 export const description: INodeProperties[] = [
 	{
@@ -69,9 +70,11 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			if (clickId && !/^[a-z_]+:.+$/i.test(clickId)) {
 				throw new NodeOperationError(this.getNode(), `Click ID: "${clickId}" is not parameter:value, such as gclid:Cj0KCQiA`, { itemIndex: i });
 			}
+			const kind = String(this.getNodeParameter('kind', i, 'email_clicked'));
+			if (!KINDS.includes(kind)) throw new NodeOperationError(this.getNode(), `Kind: "${kind}" is not one of ${KINDS.join(', ')}`, { itemIndex: i });
 			const touchpoint: NewTouchpoint = {
 				profileId,
-				kind: this.getNodeParameter('kind', i, 'email_clicked') as string,
+				kind,
 				channel: text('channel'),
 				source: text('source'),
 				medium: text('medium'),

@@ -84,11 +84,15 @@ export function attributionSettings(ctx: IExecuteFunctions, options: IDataObject
 	} catch (error) {
 		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { description: 'Fix the line in Options → Channel Rules.' });
 	}
-	const days = (name: string, fallback: number) => Math.max(0, Number(options[name] ?? fallback)) * DAY;
+	const days = (name: string, label: string, fallback: number, least = 0) => {
+		const value = Number(options[name] ?? fallback);
+		if (!Number.isFinite(value) || value < least) throw new NodeOperationError(ctx.getNode(), `Options → ${label}: "${String(options[name])}" is not a number of days of ${least} or more`);
+		return value * DAY;
+	};
 	return {
 		models,
-		windows: { lookbackMs: days('lookbackDays', 30), clickWindowMs: days('clickWindowDays', 30), viewWindowMs: days('viewWindowDays', 1) },
-		halfLifeMs: Math.max(0.01, Number(options.halfLifeDays ?? 7)) * DAY,
+		windows: { lookbackMs: days('lookbackDays', 'Lookback', 30), clickWindowMs: days('clickWindowDays', 'Click Window', 30), viewWindowMs: days('viewWindowDays', 'View Window', 1) },
+		halfLifeMs: days('halfLifeDays', 'Half-Life', 7, 0.01),
 		rules,
 	};
 }

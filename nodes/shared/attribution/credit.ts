@@ -34,11 +34,16 @@ export interface CreditRow {
  * conversion, so that every conversion is credited somewhere.
  */
 export function pathOf(touches: readonly Touch[], at: number, windows: Windows): Touch[] {
-	const path = touches.filter((t) => {
+	const path = touchesInWindows(touches, at, windows);
+	return path.length ? path : [{ at, channel: DIRECT, campaign: null, interaction: 'click' }];
+}
+
+/** The touches that count for a conversion at `at`, without the stand-in direct touch. */
+export function touchesInWindows(touches: readonly Touch[], at: number, windows: Windows): Touch[] {
+	return touches.filter((t) => {
 		const age = at - t.at;
 		return age >= 0 && age <= windows.lookbackMs && age <= (t.interaction === 'click' ? windows.clickWindowMs : windows.viewWindowMs);
 	});
-	return path.length ? path : [{ at, channel: DIRECT, campaign: null, interaction: 'click' }];
 }
 
 /** The credit rows of a conversion under each model: per model, the touches' revenues sum to its revenue. */

@@ -17,7 +17,7 @@ export interface MarkovFit {
 	removalEffects: Map<string, number>;
 }
 
-/** Transition counts: from Start (index n) and each channel to each channel, Conversion and Null. */
+/** Transition counts: from Start (START) and each channel (its index) to each channel, Conversion and Null. */
 interface Chain {
 	channels: string[];
 	counts: Map<number, Map<number | 'conversion' | 'null', number>>;

@@ -1,6 +1,7 @@
 /**
  * Attribution models: how one conversion's credit is split over the touches before it. Every
- * function gives one share a touch, and the shares of a path sum to 1. Formulas in REFERENCE.md.
+ * function gives one share a touch, and the shares of a path sum to 1. The README's Attribution
+ * Log section gives the formulas.
  */
 
 export interface Touch {
@@ -34,7 +35,7 @@ export interface ModelOptions {
 	removalEffects?: ReadonlyMap<string, number>;
 }
 
-/** Everything on the last touch of `index` set, else on `fallback`. */
+/** Everything on the touch at `index`. */
 function oneTouch(n: number, index: number): number[] {
 	const shares = new Array<number>(n).fill(0);
 	shares[index] = 1;
@@ -67,8 +68,11 @@ export function shares(model: ModelName, path: readonly Touch[], conversionAt: n
 			if (n === 2) return [0.5, 0.5];
 			return path.map((_, i) => (i === 0 || i === n - 1 ? 0.4 : 0.2 / (n - 2)));
 		case 'timeDecay': {
-			const weights = path.map((t) => 2 ** (-Math.max(0, conversionAt - t.at) / options.halfLifeMs));
-			return normalised(weights);
+			// Δt from the newest touch rather than from the conversion: the shares are the same, and
+			// the newest weight is 1, so old paths and short half-lives never underflow to 0/0.
+			const ages = path.map((t) => Math.max(0, conversionAt - t.at));
+			const newest = Math.min(...ages);
+			return normalised(ages.map((age) => 2 ** (-(age - newest) / options.halfLifeMs)));
 		}
 		case 'markov': {
 			const effects = options.removalEffects;

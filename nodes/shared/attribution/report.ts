@@ -4,7 +4,7 @@
  */
 import type { ChannelRule, StoredTouchpoint } from './channels';
 import { touchOf } from './channels';
-import { creditRows, pathOf, type Windows } from './credit';
+import { creditRows, pathOf, touchesInWindows, type Windows } from './credit';
 import { fitMarkov, type Journey } from './markov';
 import type { ModelName } from './models';
 
@@ -15,6 +15,12 @@ export interface StoredConversion {
 	revenue: number;
 	/** Refunded so far (a cancelled order: all of it). */
 	refunded: number;
+	status: string;
+}
+
+/** A conversion still counts unless it was cancelled or refunded in full; a partial refund only lowers its revenue. */
+export function conversionKept(c: Pick<StoredConversion, 'revenue' | 'refunded' | 'status'>): boolean {
+	return c.status !== 'cancelled' && !(c.refunded > 0 && c.refunded >= c.revenue);
 }
 
 export interface ReportInput {
@@ -70,6 +76,8 @@ export interface AttributionReport {
 }
 
 const HOUR = 3_600_000;
+/** A conversion with no touch in its windows: credited to Direct, but neither timed nor measured as a path. */
+const NO_TOUCH = 'no touch before';
 const TIME_BUCKETS: Array<[string, number]> = [
 	['under 1 hour', HOUR],
 	['1 to 24 hours', 24 * HOUR],
@@ -89,7 +97,12 @@ export function buildReport(input: ReportInput, options: ReportOptions): Attribu
 	}
 
 	const paths = new Map<string, ReturnType<typeof pathOf>>();
-	for (const c of input.conversions) paths.set(c.orderId, pathOf(touchesOf.get(c.profileId) ?? [], c.at, options.windows));
+	const untouched = new Set<string>();
+	for (const c of input.conversions) {
+		const touches = touchesInWindows(touchesOf.get(c.profileId) ?? [], c.at, options.windows);
+		if (touches.length === 0) untouched.add(c.orderId);
+		paths.set(c.orderId, pathOf(touches, c.at, options.windows));
+	}
 	let removalEffects: Map<string, number> | undefined;
 	if (options.models.includes('markov')) {
 		// Converting journeys, and the journeys of people who did not convert in the period.
@@ -101,13 +114,12 @@ export function buildReport(input: ReportInput, options: ReportOptions): Attribu
 
 	const cells = new Map<string, ChannelRow>();
 	const topPaths = new Map<string, { path: string; conversions: number; revenue: number }>();
-	const times = new Map<string, number>(TIME_BUCKETS.map(([bucket]) => [bucket, 0]));
+	const times = new Map<string, number>([...TIME_BUCKETS.map(([bucket]): [string, number] => [bucket, 0]), [NO_TOUCH, 0]]);
 	const lengths = new Map<string, number>();
 	let conversions = 0;
 	let revenue = 0;
 	for (const c of input.conversions) {
-		// A full refund or a cancellation takes the conversion back; a partial refund only its amount.
-		const kept = c.refunded > 0 && c.refunded >= c.revenue ? 0 : 1;
+		const kept = conversionKept(c) ? 1 : 0;
 		const net = c.revenue - Math.min(c.refunded, c.revenue);
 		conversions += kept;
 		revenue += net;
@@ -125,10 +137,11 @@ export function buildReport(input: ReportInput, options: ReportOptions): Attribu
 		entry.conversions += kept;
 		entry.revenue += net;
 		topPaths.set(name, entry);
+		const touched = !untouched.has(c.orderId);
 		const elapsed = c.at - path[0].at;
-		const bucket = TIME_BUCKETS.find(([, limit]) => elapsed < limit)![0];
+		const bucket = touched ? TIME_BUCKETS.find(([, limit]) => elapsed < limit)![0] : NO_TOUCH;
 		times.set(bucket, times.get(bucket)! + kept);
-		const length = path.length >= 5 ? '5 or more' : String(path.length);
+		const length = !touched ? '0' : path.length >= 5 ? '5 or more' : String(path.length);
 		lengths.set(length, (lengths.get(length) ?? 0) + kept);
 	}
 
@@ -138,7 +151,7 @@ export function buildReport(input: ReportInput, options: ReportOptions): Attribu
 		byChannel: [...cells.values()].filter((c) => c.conversions !== 0 || c.revenue !== 0).sort((a, b) => a.model.localeCompare(b.model) || b.revenue - a.revenue || a.channel.localeCompare(b.channel)),
 		topPaths: [...topPaths.values()].sort((a, b) => b.conversions - a.conversions || b.revenue - a.revenue).slice(0, options.topPaths),
 		timeToConversion: [...times].map(([bucket, n]) => ({ bucket, conversions: n })),
-		pathLength: ['1', '2', '3', '4', '5 or more'].map((touches) => ({ touches, conversions: lengths.get(touches) ?? 0 })),
+		pathLength: ['0', '1', '2', '3', '4', '5 or more'].map((touches) => ({ touches, conversions: lengths.get(touches) ?? 0 })),
 		lift: liftRows(input.arms ?? []),
 	};
 }

@@ -16,8 +16,10 @@ interface BrevoAnswer {
  * the account has no credits left; 429 with x-sib-ratelimit-reset (seconds until the limit
  * resets); 5xx for what may pass later.
  *
- * Each request carries an idempotency key made from its messages' keys: Brevo drops a repeat of
- * it for 15 minutes, so a call that got no answer can be made again within the retries.
+ * Each request carries an idempotency key (a UUID made from its messages' keys): Brevo processes a
+ * key once and refuses a repeat within its time-to-live (at least 15 minutes) with
+ * `duplicate_parameter`, so a call that got no answer can be made again within the retries, and a
+ * refused repeat means the first call went through.
  */
 export class BrevoSender implements EmailSender {
 	readonly maxBatch = 1000;
@@ -68,8 +70,11 @@ export class BrevoSender implements EmailSender {
 			const reset = Number(headers['x-sib-ratelimit-reset']);
 			return all({ ok: false, retryable: true, reason, retryAfterMs: Number.isFinite(reset) && reset >= 0 ? reset * 1000 : undefined });
 		}
-		// A refused batch sends nothing: each message alone finds the one Brevo refuses.
-		if (status === 400 && messages.length > 1) {
+		// The key was processed by an earlier call of ours that got no clear answer: that call sent them.
+		if (answer.code === 'duplicate_parameter') return all({ ok: true, providerId: '' });
+		// A batch refused for a parameter (an address Brevo will not take) sends nothing: each
+		// message alone finds the one refused.
+		if (status === 400 && answer.code === 'invalid_parameter' && messages.length > 1) {
 			const results: SendResult[] = [];
 			for (const message of messages) results.push(...(await this.sendBatch([message])));
 			return results;
@@ -82,9 +87,10 @@ function address(from: EmailMessage['from']): { email: string; name?: string } {
 	return { email: from.email, ...(from.name ? { name: from.name } : {}) };
 }
 
-/** The same messages give the same key, so a retried call is recognised as a repeat. */
+/** The same messages give the same key, so a retried call is recognised as a repeat; shaped as the UUID Brevo asks for. */
 function batchKey(messages: EmailMessage[]): string {
 	const hash = createHash('sha256');
 	for (const m of messages) hash.update(`${m.key ?? m.to}\n`);
-	return hash.digest('hex').slice(0, 64);
+	const hex = hash.digest('hex');
+	return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-5${hex.slice(13, 16)}-${((parseInt(hex[16], 16) & 3) | 8).toString(16)}${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -72,10 +72,9 @@ export class SesSender implements EmailSender {
 		const type = String(headers['x-amzn-errortype'] ?? body.__type ?? '').split(':')[0].split('#').pop() ?? '';
 		const message = body.message ?? body.Message ?? 'no message';
 		const reason = `Amazon SES ${status}${type ? ` ${type}` : ''}: ${message}`;
-		if (THROTTLING.has(type) || status === 429 || status >= 500) {
-			if (/daily (message )?quota/i.test(message)) return { ok: false, retryable: false, fatal: true, reason: `${reason}. Ask AWS to raise the sending quota, or send later.` };
-			return { ok: false, retryable: true, reason };
-		}
+		// Whatever the error type it comes under, a spent daily quota stops every later email too.
+		if (/daily (message )?quota/i.test(message)) return { ok: false, retryable: false, fatal: true, reason: `${reason}. Ask AWS to raise the sending quota, or send later.` };
+		if (THROTTLING.has(type) || status === 429 || status >= 500) return { ok: false, retryable: true, reason };
 		if (ACCOUNT_ERRORS.has(type) || status === 401 || status === 403) {
 			return { ok: false, retryable: false, fatal: true, reason: `${reason.replace(/\.$/, '')}. Check the keys, region and API URL of the credential, the account's sending status and the configuration set.` };
 		}

@@ -1,4 +1,4 @@
-import { type Arm, recordArms } from '../store/attribution';
+import { type Arm, armsOf, recordArms } from '../store/attribution';
 import type { SqlDriver } from '../store/driver';
 import { type IdentityKind, resolveProfileIds } from '../store/identity';
 import type { ProfileFields } from '../store/rows';
@@ -73,6 +73,9 @@ export class SegmentRouter {
 		const cartIds = inputs.map((i) => i.cartId).filter((id): id is string => !!id);
 		const facts = await loadFacts(this.db, needs, [...new Set(profileIds.filter((id): id is string => !!id))], cartIds);
 		const { campaign } = this.options;
+		const drawing = this.options.holdoutPercent > 0 && !!campaign;
+		// A person drawn before keeps their arm, even if the share or their profile ID changed since.
+		const drawnBefore = drawing ? await armsOf(this.db, campaign, [...facts.people.keys()]) : new Map<string, Arm>();
 		const routed = inputs.map((input, i): Routed => {
 			const person = profileIds[i] ? facts.people.get(profileIds[i]) : undefined;
 			if (!person) {
@@ -81,7 +84,8 @@ export class SegmentRouter {
 			}
 			const cart = input.cartId ? facts.carts.get(input.cartId) : undefined;
 			const { matched, facts: used, factsBySegment } = matchSegments(this.segments, person, cart, now, this.options.firstOnly);
-			const held = matched.length > 0 && inHoldout(person.profile.id, campaign, this.options.holdoutPercent);
+			const before = drawnBefore.get(person.profile.id);
+			const held = matched.length > 0 && (before ? before === 'holdout' : inHoldout(person.profile.id, campaign, this.options.holdoutPercent));
 			const outputs = matched.length === 0 ? [this.noMatch] : held ? [this.holdout] : matched.map((name) => this.outputOf.get(name)!);
 			return {
 				outputs,
@@ -92,8 +96,8 @@ export class SegmentRouter {
 			};
 		});
 		// With a holdout, who was drawn into which arm is kept: the attribution report's lift reads it.
-		if (this.options.holdoutPercent > 0 && campaign) {
-			const drawn = routed.filter((r) => r.profile && r.segment.matched.length > 0).map((r) => ({ profileId: r.profile!.id, arm: (r.segment.holdout ? 'holdout' : 'treated') as Arm }));
+		if (drawing) {
+			const drawn = routed.filter((r) => r.profile && r.segment.matched.length > 0 && !drawnBefore.has(r.profile.id)).map((r) => ({ profileId: r.profile!.id, arm: (r.segment.holdout ? 'holdout' : 'treated') as Arm }));
 			await recordArms(this.db, campaign, drawn, new Date(now));
 		}
 		return routed;

@@ -335,8 +335,9 @@ export class BatchAppender {
 				if (cart) this.putCart({ ...cart, status: 'converted', convertedAt: event.timestamp, orderId });
 			}
 		} else if ((event.event === ORDER_REFUNDED || event.event === ORDER_CANCELLED) && props.order_id !== undefined) {
-			const amount = event.event === ORDER_REFUNDED ? orderRevenue(props) : undefined;
-			this.pending.refunds.push({ orderId: String(props.order_id), amount: amount && amount > 0 ? amount : undefined, status: event.event === ORDER_REFUNDED ? 'refunded' : 'cancelled' });
+			// A refund's own amount is its total (some platforms send it negative); without one, all of it.
+			const amount = event.event === ORDER_REFUNDED ? (typeof props.total === 'number' ? props.total : orderRevenue(props)) : undefined;
+			this.pending.refunds.push({ orderId: String(props.order_id), amount: amount === undefined ? undefined : Math.abs(amount), status: event.event === ORDER_REFUNDED ? 'refunded' : 'cancelled' });
 		}
 	}
 

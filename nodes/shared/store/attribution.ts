@@ -3,7 +3,7 @@
  * ID, with what refunds took back) and the arms of holdout campaigns.
  */
 import type { StoredTouchpoint } from '../attribution/channels';
-import type { ReportInput, StoredConversion } from '../attribution/report';
+import { conversionKept, type ReportInput, type StoredConversion } from '../attribution/report';
 import type { SqlDriver, SqlValue } from './driver';
 import { insertRows, selectIn } from './sql';
 
@@ -21,6 +21,12 @@ export async function recordArms(db: SqlDriver, campaign: string, members: Reado
 	await insertRows(db, 'INSERT INTO rt_campaign_members (campaign, profile_id, arm, assigned_at)', rows, 'ON CONFLICT (campaign, profile_id) DO NOTHING');
 }
 
+/** The arm each of these people was drawn into for the campaign, for those drawn before. */
+export async function armsOf(db: SqlDriver, campaign: string, profileIds: string[]): Promise<Map<string, Arm>> {
+	const rows = await selectIn<{ profile_id: string; arm: Arm }>(db, 'SELECT profile_id, arm FROM rt_campaign_members WHERE campaign = ? AND profile_id IN (?*)', profileIds, [campaign]);
+	return new Map(rows.map((r) => [r.profile_id, r.arm]));
+}
+
 export type NewTouchpoint = Omit<StoredTouchpoint, 'at'> & { profileId: string; at: Date };
 
 export async function insertTouchpoints(db: SqlDriver, touchpoints: readonly NewTouchpoint[]): Promise<void> {
@@ -32,13 +38,14 @@ export async function insertTouchpoints(db: SqlDriver, touchpoints: readonly New
 }
 
 /**
- * Records conversions not seen before (by order ID) and returns the stored ones: an order already
- * tracked keeps its first record, and is reported as a duplicate.
+ * Records conversions not seen before (by order ID) and gives each its stored record, in order: an
+ * order already stored keeps its first record, and it, or an order named again by an earlier
+ * conversion of the same list, is a duplicate.
  */
 export async function recordConversions(
 	db: SqlDriver,
 	conversions: ReadonlyArray<{ orderId: string; profileId: string; revenue: number; currency: string | null; at: Date }>,
-): Promise<Map<string, StoredConversion & { duplicate: boolean }>> {
+): Promise<Array<StoredConversion & { duplicate: boolean }>> {
 	const before = await conversionsByOrder(db, conversions.map((c) => c.orderId));
 	await insertRows(
 		db,
@@ -47,7 +54,12 @@ export async function recordConversions(
 		'ON CONFLICT (order_id) DO NOTHING',
 	);
 	const after = await conversionsByOrder(db, conversions.map((c) => c.orderId));
-	return new Map([...after].map(([orderId, c]) => [orderId, { ...c, duplicate: before.has(orderId) }]));
+	const seen = new Set<string>();
+	return conversions.map((c) => {
+		const duplicate = before.has(c.orderId) || seen.has(c.orderId);
+		seen.add(c.orderId);
+		return { ...after.get(c.orderId)!, duplicate };
+	});
 }
 
 interface ConversionRow {
@@ -55,13 +67,23 @@ interface ConversionRow {
 	profile_id: string;
 	revenue: number;
 	refunded: number;
+	status: string;
 	occurred_at: string;
 }
 
-const toConversion = (r: ConversionRow): StoredConversion => ({ orderId: r.order_id, profileId: r.profile_id, at: Date.parse(r.occurred_at), revenue: Number(r.revenue), refunded: Number(r.refunded) });
+const CONVERSION_COLUMNS = 'order_id, profile_id, revenue, refunded, status, occurred_at';
+
+const toConversion = (r: ConversionRow): StoredConversion => ({
+	orderId: r.order_id,
+	profileId: r.profile_id,
+	at: Date.parse(r.occurred_at),
+	revenue: Number(r.revenue),
+	refunded: Number(r.refunded),
+	status: r.status,
+});
 
 async function conversionsByOrder(db: SqlDriver, orderIds: string[]): Promise<Map<string, StoredConversion>> {
-	const rows = await selectIn<ConversionRow>(db, 'SELECT order_id, profile_id, revenue, refunded, occurred_at FROM rt_conversions WHERE order_id IN (?*)', orderIds);
+	const rows = await selectIn<ConversionRow>(db, `SELECT ${CONVERSION_COLUMNS} FROM rt_conversions WHERE order_id IN (?*)`, orderIds);
 	return new Map(rows.map((r) => [r.order_id, toConversion(r)]));
 }
 
@@ -105,7 +127,7 @@ export async function touchpointsOf(db: SqlDriver, profileIds: string[], since: 
  * being drawn, and their revenue net of refunds.
  */
 export async function reportInput(db: SqlDriver, from: Date, to: Date, lookbackMs: number): Promise<ReportInput> {
-	const conversions = await db.all<ConversionRow>('SELECT order_id, profile_id, revenue, refunded, occurred_at FROM rt_conversions WHERE occurred_at >= ? AND occurred_at < ?', [
+	const conversions = await db.all<ConversionRow>(`SELECT ${CONVERSION_COLUMNS} FROM rt_conversions WHERE occurred_at >= ? AND occurred_at < ?`, [
 		from.toISOString(),
 		to.toISOString(),
 	]);
@@ -113,8 +135,8 @@ export async function reportInput(db: SqlDriver, from: Date, to: Date, lookbackM
 		new Date(from.getTime() - lookbackMs).toISOString(),
 		to.toISOString(),
 	]);
-	const drawn = await db.all<{ campaign: string; arm: Arm; profile_id: string; assigned_at: string; occurred_at: string | null; revenue: number | null; refunded: number | null }>(
-		`SELECT m.campaign, m.arm, m.profile_id, m.assigned_at, v.occurred_at, v.revenue, v.refunded
+	const drawn = await db.all<{ campaign: string; arm: Arm; profile_id: string; assigned_at: string; occurred_at: string | null; revenue: number; refunded: number; status: string }>(
+		`SELECT m.campaign, m.arm, m.profile_id, m.assigned_at, v.occurred_at, v.revenue, v.refunded, v.status
 		 FROM rt_campaign_members m LEFT JOIN rt_conversions v ON v.profile_id = m.profile_id AND v.occurred_at >= m.assigned_at
 		 WHERE m.assigned_at >= ? AND m.assigned_at < ?`,
 		[from.toISOString(), to.toISOString()],
@@ -126,10 +148,10 @@ export async function reportInput(db: SqlDriver, from: Date, to: Date, lookbackM
 		if (!arm) arms.set(key, (arm = { campaign: r.campaign, arm: r.arm, members: new Set(), converters: new Set(), revenue: 0 }));
 		arm.members.add(r.profile_id);
 		if (r.occurred_at === null) continue;
-		const net = Number(r.revenue) - Number(r.refunded);
-		if (Date.parse(r.occurred_at) - Date.parse(r.assigned_at) <= lookbackMs && net > 0) {
+		const conversion = { revenue: Number(r.revenue), refunded: Number(r.refunded), status: r.status };
+		if (Date.parse(r.occurred_at) - Date.parse(r.assigned_at) <= lookbackMs && conversionKept(conversion)) {
 			arm.converters.add(r.profile_id);
-			arm.revenue += net;
+			arm.revenue += conversion.revenue - Math.min(conversion.refunded, conversion.revenue);
 		}
 	}
 	return {

@@ -34,6 +34,8 @@ export interface ProfileExport {
 	sends: Array<Record<string, unknown>>;
 	touchpoints: Array<Record<string, unknown>>;
 	conversions: Array<Record<string, unknown>>;
+	/** The campaigns the person was drawn into, treated or held out. */
+	campaigns: Array<Record<string, unknown>>;
 }
 
 /**
@@ -171,6 +173,7 @@ export class RetargetingStore {
 			sends: await rows('rt_sends'),
 			touchpoints: await rows('rt_touchpoints'),
 			conversions: await rows('rt_conversions'),
+			campaigns: await rows('rt_campaign_members'),
 		};
 	}
 
