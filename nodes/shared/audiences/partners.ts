@@ -1,0 +1,172 @@
+/**
+ * What each ad partner's audience API takes: how many people one call may carry, how a person's
+ * identifiers are normalised and hashed for it, and the call that adds or removes a batch.
+ * Shapes as the partners document them (REFERENCE.md, "Ad partners").
+ */
+import { type EmailRules, normalizeCountry, normalizeEmail, normalizeName, normalizePhone, normalizeZip, sha256Hex } from './identifiers';
+
+export type AudienceOperation = 'add' | 'remove';
+
+/** What is known of a person, raw, from the store. */
+export interface AudiencePerson {
+	email?: unknown;
+	phone?: unknown;
+	firstName?: unknown;
+	lastName?: unknown;
+	city?: unknown;
+	zip?: unknown;
+	country?: unknown;
+	/** The advertiser's own ID for the person (sent as is, where the partner takes one). */
+	externalId?: string;
+	/** A mobile advertising ID (IDFA/AAID), sent as is where the partner takes one. */
+	madid?: string;
+}
+
+export interface AudienceTarget {
+	/** The partner's audience (segment, user list) ID. */
+	audienceId: string;
+	/** The account that owns it, where the partner asks for one (Google, TikTok). */
+	accountId?: string;
+}
+
+export interface PartnerCall {
+	method: 'POST' | 'PATCH' | 'DELETE';
+	path: string;
+	headers?: Record<string, string>;
+	body: unknown;
+}
+
+export interface AudiencePartner {
+	readonly name: string;
+	/** People one call may carry. */
+	readonly maxBatch: number;
+	/** The person's hashed identifiers as this partner matches them; undefined when none is usable. */
+	identifiersOf(person: AudiencePerson, defaultCountryCode?: string): unknown | undefined;
+	/** The call that adds or removes these people (their identifiers, in order). */
+	call(operation: AudienceOperation, target: AudienceTarget, identifiers: readonly unknown[]): PartnerCall;
+}
+
+const hashed = (value: string | undefined) => (value === undefined ? undefined : sha256Hex(value));
+
+/** Meta Custom Audiences: multi-key rows, SHA-256 of each normalised field except EXTERN_ID and MADID. */
+const META_SCHEMA = ['EMAIL', 'PHONE', 'FN', 'LN', 'CT', 'ZIP', 'COUNTRY', 'EXTERN_ID', 'MADID'] as const;
+
+export const meta: AudiencePartner = {
+	name: 'Meta',
+	maxBatch: 10_000,
+	identifiersOf(p, defaultCountryCode) {
+		const country = normalizeCountry(p.country);
+		const row = [
+			hashed(normalizeEmail(p.email)),
+			hashed(normalizePhone(p.phone as string, defaultCountryCode)),
+			hashed(normalizeName(p.firstName)),
+			hashed(normalizeName(p.lastName)),
+			hashed(normalizeName(p.city)),
+			hashed(normalizeZip(p.zip, country)),
+			hashed(country),
+			p.externalId || undefined,
+			p.madid?.toLowerCase() || undefined,
+		];
+		// Location and names alone match nobody: an email, a phone or an ID is needed.
+		if (!row[0] && !row[1] && !row[7] && !row[8]) return undefined;
+		return row.map((v) => v ?? '');
+	},
+	call: (operation, target, identifiers) => ({
+		method: operation === 'add' ? 'POST' : 'DELETE',
+		path: `/${encodeURIComponent(target.audienceId)}/users`,
+		body: { payload: { schema: [...META_SCHEMA], data: identifiers } },
+	}),
+};
+
+/** Google through the Data Manager API: email (every Gmail dot removed) and E.164 phone, hex SHA-256. */
+export const google: AudiencePartner = {
+	name: 'Google',
+	maxBatch: 10_000,
+	identifiersOf(p, defaultCountryCode) {
+		const ids: Array<Record<string, unknown>> = [];
+		const email = hashed(normalizeEmail(p.email, { gmailDots: true } satisfies EmailRules));
+		if (email) ids.push({ emailAddress: email });
+		const phone = normalizePhone(p.phone as string, defaultCountryCode);
+		if (phone) ids.push({ phoneNumber: sha256Hex(`+${phone}`) });
+		return ids.length ? { userData: { userIdentifiers: ids } } : undefined;
+	},
+	call: (operation, target, identifiers) => ({
+		method: 'POST',
+		path: operation === 'add' ? '/v1/audienceMembers:ingest' : '/v1/audienceMembers:remove',
+		body: {
+			destinations: [{ operatingAccount: { accountType: 'GOOGLE_ADS', accountId: target.accountId ?? '' }, productDestinationId: target.audienceId }],
+			audienceMembers: identifiers,
+			...(operation === 'add' ? { consent: { adUserData: 'CONSENT_GRANTED', adPersonalization: 'CONSENT_GRANTED' } } : {}),
+			encoding: 'HEX',
+		},
+	}),
+};
+
+/** Criteo contact lists: SHA-256 emails, amended with add or remove. */
+export const criteo: AudiencePartner = {
+	name: 'Criteo',
+	maxBatch: 50_000,
+	identifiersOf: (p) => hashed(normalizeEmail(p.email)),
+	call: (operation, target, identifiers) => ({
+		method: 'PATCH',
+		// The API version is part of the credential's API URL (https://api.criteo.com/<version>).
+		path: `/audiences/${encodeURIComponent(target.audienceId)}/contactlist`,
+		body: { data: { type: 'ContactlistAmendment', attributes: { operation, identifierType: 'email', identifiers } } },
+	}),
+};
+
+/** LinkedIn Matched Audiences: SHA-256 emails, BATCH_CREATE of ADD or REMOVE actions. */
+export const linkedin: AudiencePartner = {
+	name: 'LinkedIn',
+	maxBatch: 5_000,
+	identifiersOf: (p) => hashed(normalizeEmail(p.email)),
+	call: (operation, target, identifiers) => ({
+		method: 'POST',
+		path: `/rest/dmpSegments/${encodeURIComponent(target.audienceId)}/users`,
+		headers: { 'X-RestLi-Method': 'BATCH_CREATE', 'X-Restli-Protocol-Version': '2.0.0', 'LinkedIn-Version': '202510' },
+		body: { elements: identifiers.map((idValue) => ({ action: operation === 'add' ? 'ADD' : 'REMOVE', userIds: [{ idType: 'SHA256_EMAIL', idValue }] })) },
+	}),
+};
+
+/** TikTok custom audiences: SHA-256 emails mapped into (add) or out of (delete) the audience. */
+export const tiktok: AudiencePartner = {
+	name: 'TikTok',
+	maxBatch: 10_000,
+	identifiersOf: (p) => hashed(normalizeEmail(p.email)),
+	call: (operation, target, identifiers) => ({
+		method: 'POST',
+		path: '/open_api/v1.3/segment/mapping/',
+		body: {
+			advertiser_ids: [target.accountId ?? ''],
+			action: operation === 'add' ? 'add' : 'delete',
+			id_schema: ['EMAIL_SHA256'],
+			batch_data: identifiers.map((id) => [{ id, audience_ids: [target.audienceId] }]),
+		},
+	}),
+};
+
+export const PARTNERS = { criteo, google, linkedin, meta, tiktok } as const;
+export type PartnerName = keyof typeof PARTNERS;
+
+/** The calls for these people: batches of the partner's limit, people without a usable identifier left out. */
+export function partnerCalls(
+	partner: AudiencePartner,
+	operation: AudienceOperation,
+	target: AudienceTarget,
+	people: ReadonlyArray<{ key: string; person: AudiencePerson }>,
+	defaultCountryCode?: string,
+): { calls: Array<{ call: PartnerCall; keys: string[] }>; unmatchable: string[] } {
+	const usable: Array<{ key: string; id: unknown }> = [];
+	const unmatchable: string[] = [];
+	for (const { key, person } of people) {
+		const id = partner.identifiersOf(person, defaultCountryCode);
+		if (id === undefined) unmatchable.push(key);
+		else usable.push({ key, id });
+	}
+	const calls: Array<{ call: PartnerCall; keys: string[] }> = [];
+	for (let i = 0; i < usable.length; i += partner.maxBatch) {
+		const batch = usable.slice(i, i + partner.maxBatch);
+		calls.push({ call: partner.call(operation, target, batch.map((b) => b.id)), keys: batch.map((b) => b.key) });
+	}
+	return { calls, unmatchable };
+}
