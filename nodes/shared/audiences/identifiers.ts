@@ -25,7 +25,9 @@ export function normalizeEmail(raw: unknown, rules: EmailRules = {}): string | u
 	if (typeof raw !== 'string') return undefined;
 	const email = raw.trim().toLowerCase();
 	if (!EMAIL.test(email)) return undefined;
-	let [local, domain] = [email.slice(0, email.lastIndexOf('@')), email.slice(email.lastIndexOf('@') + 1)];
+	const at = email.lastIndexOf('@');
+	const domain = email.slice(at + 1);
+	let local = email.slice(0, at);
 	if (rules.plusTags) local = local.replace(/\+.*$/, '');
 	if (rules.gmailDots && (domain === 'gmail.com' || domain === 'googlemail.com')) local = local.replace(/\./g, '');
 	return local ? `${local}@${domain}` : undefined;
