@@ -1,5 +1,6 @@
 import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
 import { recordArms } from '../../nodes/shared/store/attribution.ts';
+import { recordAudienceChanges } from '../../nodes/shared/store/audiences.ts';
 import { SCHEMA_VERSION } from '../../nodes/shared/store/migrations.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
@@ -15,7 +16,7 @@ function ev(raw: Record<string, unknown>): TrackedEvent {
 	return result.event;
 }
 
-const PERSONAL_TABLES = ['rt_events', 'rt_carts', 'rt_cart_progress', 'rt_sends', 'rt_touchpoints', 'rt_conversions', 'rt_campaign_members', 'rt_identities'];
+const PERSONAL_TABLES = ['rt_events', 'rt_carts', 'rt_cart_progress', 'rt_sends', 'rt_touchpoints', 'rt_conversions', 'rt_campaign_members', 'rt_audience_members', 'rt_identities'];
 
 describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 	let fixture: StoreFixture;
@@ -257,8 +258,9 @@ describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 				['k1', profile!.id, new Date().toISOString()],
 			);
 			await recordArms(store.driver, 'cart-recovery', [{ profileId: profile!.id, arm: 'holdout' }], new Date());
+			await recordAudienceChanges(store.driver, 'meta', 'viewers', { added: [profile!.id], removed: [] }, new Date());
 			const deleted = await store.eraseProfile({ email: 'erase@example.com' });
-			expect(deleted).toMatchObject({ rt_profiles: 1, rt_events: 4, rt_sends: 1, rt_conversions: 1, rt_carts: 1, rt_touchpoints: 1, rt_campaign_members: 1, rt_identities: 3 });
+			expect(deleted).toMatchObject({ rt_profiles: 1, rt_events: 4, rt_sends: 1, rt_conversions: 1, rt_carts: 1, rt_touchpoints: 1, rt_campaign_members: 1, rt_audience_members: 1, rt_identities: 3 });
 			for (const table of [...PERSONAL_TABLES, 'rt_profiles']) {
 				const rows = await store.driver.all<Record<string, unknown>>(`SELECT * FROM ${table}`);
 				const text = JSON.stringify(rows);

@@ -44,7 +44,45 @@ export interface AudiencePartner {
 	identifiersOf(person: AudiencePerson, defaultCountryCode?: string): unknown | undefined;
 	/** The call that adds or removes these people (their identifiers, in order). */
 	call(operation: AudienceOperation, target: AudienceTarget, identifiers: readonly unknown[]): PartnerCall;
+	/** What the partner's answer says of each person of the call, in order. */
+	results(answer: PartnerAnswer, count: number): CallResult[];
 }
+
+export interface PartnerAnswer {
+	status: number;
+	headers: Record<string, unknown>;
+	body: unknown;
+}
+
+/** As for emails: `retryable` may pass later (429, 5xx); `fatal` means no call can succeed (a refused token). */
+export type CallResult = { ok: true } | { ok: false; retryable: boolean; fatal?: boolean; reason: string; retryAfterMs?: number };
+
+/** Seconds of a Retry-After header, as milliseconds. */
+function retryAfter(headers: Record<string, unknown>): number | undefined {
+	const seconds = Number(headers['retry-after']);
+	return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
+}
+
+/** The result of a whole call from its HTTP status, with the partner's own words for the reason. */
+function byStatus(name: string, answer: PartnerAnswer, count: number, message: string | undefined): CallResult[] {
+	const { status } = answer;
+	const reason = `${name} ${status}${message ? `: ${message}` : ''}`;
+	let result: CallResult;
+	if (status >= 200 && status < 300) result = { ok: true };
+	else if (status === 429 || status >= 500) result = { ok: false, retryable: true, reason, retryAfterMs: retryAfter(answer.headers) };
+	else if (status === 401 || status === 403) result = { ok: false, retryable: false, fatal: true, reason: `${reason}. Check the credential and its access to the audience.` };
+	else result = { ok: false, retryable: false, reason };
+	return new Array<CallResult>(count).fill(result);
+}
+
+const messageOf = (body: unknown, ...paths: string[][]): string | undefined => {
+	for (const path of paths) {
+		let value: unknown = body;
+		for (const key of path) value = value && typeof value === 'object' ? (value as Record<string, unknown>)[key] : undefined;
+		if (typeof value === 'string' && value) return value;
+	}
+	return undefined;
+};
 
 const hashed = (value: string | undefined) => (value === undefined ? undefined : sha256Hex(value));
 
@@ -76,6 +114,13 @@ export const meta: AudiencePartner = {
 		path: `/${encodeURIComponent(target.audienceId)}/users`,
 		body: { payload: { schema: [...META_SCHEMA], data: identifiers } },
 	}),
+	results(answer, count) {
+		const error = (answer.body as { error?: { code?: number; message?: string } } | undefined)?.error;
+		// Graph API throttling comes as 400 with codes 4, 17, 32, 613 or 80003.
+		if (error && [4, 17, 32, 613, 80003].includes(Number(error.code))) return byStatus('Meta', { ...answer, status: 429 }, count, error.message);
+		if (error && Number(error.code) === 190) return byStatus('Meta', { ...answer, status: 401 }, count, error.message);
+		return byStatus('Meta', answer, count, error?.message);
+	},
 };
 
 /** Google through the Data Manager API: email (every Gmail dot removed) and E.164 phone, hex SHA-256. */
@@ -100,6 +145,7 @@ export const google: AudiencePartner = {
 			encoding: 'HEX',
 		},
 	}),
+	results: (answer, count) => byStatus('Google', answer, count, messageOf(answer.body, ['error', 'message'])),
 };
 
 /** Criteo contact lists: SHA-256 emails, amended with add or remove. */
@@ -113,6 +159,7 @@ export const criteo: AudiencePartner = {
 		path: `/audiences/${encodeURIComponent(target.audienceId)}/contactlist`,
 		body: { data: { type: 'ContactlistAmendment', attributes: { operation, identifierType: 'email', identifiers } } },
 	}),
+	results: (answer, count) => byStatus('Criteo', answer, count, messageOf(answer.body, ['errors', '0', 'detail'], ['errors', '0', 'title'])),
 };
 
 /** LinkedIn Matched Audiences: SHA-256 emails, BATCH_CREATE of ADD or REMOVE actions. */
@@ -126,6 +173,14 @@ export const linkedin: AudiencePartner = {
 		headers: { 'X-RestLi-Method': 'BATCH_CREATE', 'X-Restli-Protocol-Version': '2.0.0', 'LinkedIn-Version': '202510' },
 		body: { elements: identifiers.map((idValue) => ({ action: operation === 'add' ? 'ADD' : 'REMOVE', userIds: [{ idType: 'SHA256_EMAIL', idValue }] })) },
 	}),
+	results(answer, count) {
+		const elements = (answer.body as { elements?: Array<{ status?: number; message?: string }> } | undefined)?.elements;
+		// BATCH_CREATE answers one status an element: some may fail while the others pass.
+		if (answer.status >= 200 && answer.status < 300 && Array.isArray(elements) && elements.length === count) {
+			return elements.map((e): CallResult => (Number(e.status) >= 200 && Number(e.status) < 300 ? { ok: true } : { ok: false, retryable: false, reason: `LinkedIn ${e.status}${e.message ? `: ${e.message}` : ''}` }));
+		}
+		return byStatus('LinkedIn', answer, count, messageOf(answer.body, ['message']));
+	},
 };
 
 /** TikTok custom audiences: SHA-256 emails mapped into (add) or out of (delete) the audience. */
@@ -143,6 +198,16 @@ export const tiktok: AudiencePartner = {
 			batch_data: identifiers.map((id) => [{ id, audience_ids: [target.audienceId] }]),
 		},
 	}),
+	results(answer, count) {
+		// TikTok answers 200 with its own code: 0 is done, 40100 is its rate limit, 40001/40105 a
+		// refused token, 5xxxx its own server errors.
+		const { code, message } = (answer.body ?? {}) as { code?: number; message?: string };
+		if (answer.status === 200 && code !== undefined && code !== 0) {
+			const status = code === 40100 ? 429 : code === 40001 || code === 40105 ? 401 : code >= 50000 ? 500 : 400;
+			return byStatus('TikTok', { ...answer, status }, count, `${message ?? ''} (code ${code})`.trim());
+		}
+		return byStatus('TikTok', answer, count, message);
+	},
 };
 
 export const PARTNERS = { criteo, google, linkedin, meta, tiktok } as const;

@@ -25,6 +25,7 @@ export const PERSONAL_TABLES = [
 	'rt_touchpoints',
 	'rt_conversions',
 	'rt_campaign_members',
+	'rt_audience_members',
 	'rt_identities',
 ] as const;
 
@@ -104,6 +105,11 @@ export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: st
 	if (!keep || !drop) return false;
 	// Drawn into a campaign on both sides: the kept profile's draw stands.
 	await tx.run('DELETE FROM rt_campaign_members WHERE profile_id = ? AND campaign IN (SELECT campaign FROM rt_campaign_members WHERE profile_id = ?)', [dropId, keepId]);
+	// In an audience on both sides: one membership stays.
+	await tx.run(
+		'DELETE FROM rt_audience_members WHERE profile_id = ? AND EXISTS (SELECT 1 FROM rt_audience_members k WHERE k.profile_id = ? AND k.partner = rt_audience_members.partner AND k.audience_id = rt_audience_members.audience_id)',
+		[dropId, keepId],
+	);
 	for (const table of PERSONAL_TABLES) {
 		await tx.run(`UPDATE ${table} SET profile_id = ? WHERE profile_id = ?`, [keepId, dropId]);
 	}

@@ -137,6 +137,21 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 			CREATE INDEX IF NOT EXISTS rt_campaign_members_time ON rt_campaign_members (assigned_at);
 			`,
 	},
+	{
+		// Banner Partner Push: who is in which partner audience, so that a sync sends only changes
+		// and a converter can be removed from every audience they were added to.
+		version: 4,
+		up: () => `
+			CREATE TABLE IF NOT EXISTS rt_audience_members (
+				partner TEXT NOT NULL,
+				audience_id TEXT NOT NULL,
+				profile_id TEXT NOT NULL,
+				added_at TEXT NOT NULL,
+				PRIMARY KEY (partner, audience_id, profile_id)
+			);
+			CREATE INDEX IF NOT EXISTS rt_audience_members_profile ON rt_audience_members (profile_id);
+			`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

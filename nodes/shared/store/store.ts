@@ -36,6 +36,8 @@ export interface ProfileExport {
 	conversions: Array<Record<string, unknown>>;
 	/** The campaigns the person was drawn into, treated or held out. */
 	campaigns: Array<Record<string, unknown>>;
+	/** The ad partner audiences the person was added to. */
+	audiences: Array<Record<string, unknown>>;
 }
 
 /**
@@ -174,6 +176,7 @@ export class RetargetingStore {
 			touchpoints: await rows('rt_touchpoints'),
 			conversions: await rows('rt_conversions'),
 			campaigns: await rows('rt_campaign_members'),
+			audiences: await rows('rt_audience_members'),
 		};
 	}
 
