@@ -35,8 +35,14 @@ export class AudienceStandIn extends StandIn {
 		return this.partner === 'tiktok' ? headers['access-token'] === this.token : headers.authorization === `Bearer ${this.token}`;
 	}
 
-	protected answer(method: string, url: string, headers: IncomingHttpHeaders, body: unknown): StandInAnswer {
+	readonly clientId = 'criteo-client';
+	readonly clientSecret = 'criteo-secret';
+	/** OAuth2 client-credentials grants handed out (Criteo). */
+	tokensIssued = 0;
+
+	protected answer(method: string, url: string, headers: IncomingHttpHeaders, body: unknown, raw: string): StandInAnswer {
 		const path = url.split('?')[0];
+		if (method === 'POST' && path === '/oauth2/token') return this.tokenGrant(headers, raw);
 		const b = (body ?? {}) as Record<string, unknown>;
 		let change: { audienceId: string; add: boolean; ids: string[] } | undefined;
 		let limit = 0;
@@ -141,6 +147,17 @@ export class AudienceStandIn extends StandIn {
 			default:
 				return { status: 200, body: { data: { type: 'ContactlistAmendment', attributes: { nbValidIdentifiers: count, nbInvalidIdentifiers: 0 } } } };
 		}
+	}
+
+	/** Criteo's client-credentials grant: the client ID and secret in the form (or as Basic auth). */
+	private tokenGrant(headers: IncomingHttpHeaders, raw: string): StandInAnswer {
+		const form = new URLSearchParams(raw);
+		const basic = String(headers.authorization ?? '').startsWith('Basic ') ? Buffer.from(String(headers.authorization).slice(6), 'base64').toString('utf8').split(':') : [];
+		const [id, secret] = [form.get('client_id') ?? basic[0], form.get('client_secret') ?? basic[1]];
+		if (form.get('grant_type') !== 'client_credentials') this.shapeErrors.push('grant_type=client_credentials expected');
+		if (id !== this.clientId || secret !== this.clientSecret) return { status: 401, body: { error: 'invalid_client' } };
+		this.tokensIssued++;
+		return { status: 200, body: { access_token: this.token, token_type: 'Bearer', expires_in: 900 } };
 	}
 
 	/** An error in the partner's own shape. */

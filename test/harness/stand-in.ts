@@ -33,12 +33,14 @@ export abstract class StandIn {
 			req.on('end', () => {
 				const text = Buffer.concat(chunks).toString('utf8');
 				let body: unknown;
+				// An OAuth2 token request is a form; the subclass reads it from the raw text.
+				const form = String(req.headers['content-type']).includes('application/x-www-form-urlencoded');
 				try {
-					body = text ? JSON.parse(text) : undefined;
+					body = text && !form ? JSON.parse(text) : undefined;
 				} catch {
 					this.shapeErrors.push(`${req.method} ${req.url}: the body is not JSON`);
 				}
-				if (text && !String(req.headers['content-type']).includes('application/json')) this.shapeErrors.push(`${req.method} ${req.url}: content-type is not application/json`);
+				if (text && !form && !String(req.headers['content-type']).includes('application/json')) this.shapeErrors.push(`${req.method} ${req.url}: content-type is not application/json`);
 				const answer = this.answer(req.method ?? 'GET', req.url ?? '/', req.headers, body, text);
 				if (this.dropAnswers > 0) {
 					this.dropAnswers--;

@@ -1,0 +1,202 @@
+import {
+	NodeConnectionTypes,
+	NodeOperationError,
+	type IDataObject,
+	type IExecuteFunctions,
+	type INodeExecutionData,
+	type INodeType,
+	type INodeTypeDescription,
+} from 'n8n-workflow';
+
+import { PARTNERS, type PartnerName } from '../shared/audiences/partners';
+import { type PartnerHttp, pushAudience, type PushOperation } from '../shared/audiences/push';
+import { type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+
+/** Each partner's credential type and the API it calls by default. */
+const CREDENTIALS: Record<PartnerName, { type: string; url: string }> = {
+	criteo: { type: 'retargetingCriteoOAuth2Api', url: 'https://api.criteo.com/2025-07' },
+	google: { type: 'retargetingGoogleDataManagerOAuth2Api', url: 'https://datamanager.googleapis.com' },
+	linkedin: { type: 'retargetingLinkedInAdsOAuth2Api', url: 'https://api.linkedin.com' },
+	meta: { type: 'retargetingMetaAdsApi', url: 'https://graph.facebook.com/v21.0' },
+	tiktok: { type: 'retargetingTikTokAdsApi', url: 'https://business-api.tiktok.com' },
+};
+
+/** Items read and pushed together: a sync must see the whole audience, so it reads every item at once. */
+const BATCH = 25_000;
+
+export class BannerPartnerPush implements INodeType {
+	description: INodeTypeDescription = {
+		displayName: 'Banner Partner Push',
+		name: 'bannerPartnerPush',
+		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		group: ['output'],
+		version: 1,
+		subtitle: '={{$parameter["operation"] + " · " + $parameter["partner"]}}',
+		description: 'Add people to, or remove them from, ad audiences at Criteo, Meta, Google, LinkedIn or TikTok, with hashed identifiers and ad consent checked',
+		defaults: { name: 'Banner Partner Push' },
+		usableAsTool: true,
+		inputs: [NodeConnectionTypes.Main],
+		outputs: [NodeConnectionTypes.Main],
+		credentials: [
+			{ name: 'retargetingCriteoOAuth2Api', required: true, displayOptions: { show: { partner: ['criteo'] } } },
+			{ name: 'retargetingGoogleDataManagerOAuth2Api', required: true, displayOptions: { show: { partner: ['google'] } } },
+			{ name: 'retargetingLinkedInAdsOAuth2Api', required: true, displayOptions: { show: { partner: ['linkedin'] } } },
+			{ name: 'retargetingMetaAdsApi', required: true, displayOptions: { show: { partner: ['meta'] } } },
+			{ name: 'retargetingTikTokAdsApi', required: true, displayOptions: { show: { partner: ['tiktok'] } } },
+			{
+				name: 'retargetingPostgresApi',
+				required: true,
+				testedBy: 'checkPostgresStore',
+				displayOptions: { show: { store: ['postgres'] } },
+			},
+		],
+		properties: [
+			...storeProperties,
+			{
+				displayName: 'Partner',
+				name: 'partner',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Criteo', value: 'criteo', description: 'Contact lists, hashed emails, up to 50,000 a call' },
+					{ name: 'Google (Data Manager API)', value: 'google', description: 'Audience members, hashed emails (Gmail dots removed) and phones, 10,000 a call' },
+					{ name: 'LinkedIn', value: 'linkedin', description: 'Matched Audiences, hashed emails, 5,000 a call' },
+					{ name: 'Meta', value: 'meta', description: 'Custom Audiences, multi-key (email, phone, names, city, postal code, country, your ID), 10,000 a call' },
+					{ name: 'TikTok', value: 'tiktok', description: 'Custom audiences, hashed emails, 10,000 a call' },
+				],
+				default: 'meta',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				options: [
+					{ name: 'Add to Audience', value: 'add', action: 'Add people to an audience', description: 'People with ad consent join the audience' },
+					{ name: 'Remove Converters (Burn)', value: 'burn', action: 'Remove buyers from every audience', description: 'Remove each person from every audience of this partner they were added to, for example after Order Completed' },
+					{ name: 'Remove From Audience', value: 'remove', action: 'Remove people from an audience' },
+					{
+						name: 'Sync Audience',
+						value: 'sync',
+						action: 'Make an audience match the items',
+						description: 'The items are the whole audience: add only who is not in yet, remove who is no longer among them or withdrew consent; an unchanged audience makes no call',
+					},
+				],
+				default: 'add',
+			},
+			{
+				displayName: 'Audience ID',
+				name: 'audienceId',
+				type: 'string',
+				default: '',
+				required: true,
+				placeholder: '23851234567890123',
+				displayOptions: { hide: { operation: ['burn'] } },
+				description: "The partner's audience: Meta custom audience ID, Google user list (product destination) ID, Criteo audience segment ID, LinkedIn DMP segment ID, TikTok audience ID",
+			},
+			{
+				displayName: 'Account ID',
+				name: 'accountId',
+				type: 'string',
+				default: '',
+				required: true,
+				displayOptions: { show: { partner: ['google', 'tiktok'] } },
+				description: 'Google: the Google Ads customer ID that owns the list (digits only). TikTok: the advertiser ID.',
+			},
+			...personProperties,
+			{
+				displayName: 'Options',
+				name: 'options',
+				type: 'collection',
+				placeholder: 'Add option',
+				default: {},
+				options: [
+					{
+						displayName: 'Default Country Calling Code',
+						name: 'defaultCountryCode',
+						type: 'string',
+						default: '',
+						placeholder: '33',
+						description: 'For phone numbers stored without their country code, such as 06 12 34 56 78. Empty: such numbers are not sent.',
+					},
+					{
+						displayName: 'Require Explicit Consent',
+						name: 'requireExplicitConsent',
+						type: 'boolean',
+						default: true,
+						description: 'Whether a person must have granted ad consent to be added. Off: anyone who has not withdrawn it. Removals never need consent.',
+					},
+				],
+			},
+		],
+	};
+
+	methods = { credentialTest: { checkPostgresStore } };
+
+	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
+		const items = this.getInputData();
+		const partnerName = this.getNodeParameter('partner', 0) as PartnerName;
+		const operation = this.getNodeParameter('operation', 0) as PushOperation;
+		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
+		// An expression may give nothing: that is an empty ID, not the text "undefined".
+		const text = (name: string) => String(this.getNodeParameter(name, 0, '') ?? '').trim();
+		const audienceId = operation === 'burn' ? '' : text('audienceId');
+		if (operation !== 'burn' && !audienceId) throw new NodeOperationError(this.getNode(), 'Audience ID: must not be empty', { description: "Set the partner's ID of the audience to change." });
+		const accountId = partnerName === 'google' || partnerName === 'tiktok' ? text('accountId') : undefined;
+		if (accountId === '') throw new NodeOperationError(this.getNode(), 'Account ID: must not be empty', { description: 'Google needs the Ads customer ID, TikTok the advertiser ID.' });
+		if (operation === 'sync' && items.length > BATCH) {
+			throw new NodeOperationError(this.getNode(), `Sync takes at most ${BATCH.toLocaleString('en')} items in one execution`, { description: 'Split the audience, or use Add and Remove.' });
+		}
+		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
+		const field = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
+		const { type: credential, url } = CREDENTIALS[partnerName];
+		const base = String((await this.getCredentials(credential)).apiUrl || url).replace(/\/+$/, '');
+		const http: PartnerHttp = async ({ method, path, headers, body }) => {
+			const response = (await this.helpers.httpRequestWithAuthentication.call(this, credential, {
+				method,
+				url: `${base}${path}`,
+				body: body as IDataObject,
+				json: true,
+				headers: { Accept: 'application/json', ...headers },
+				returnFullResponse: true,
+				ignoreHttpStatusErrors: true,
+			})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
+			return { status: response.statusCode, headers: response.headers, body: response.body };
+		};
+		const store = await storeFor(this);
+		const out: INodeExecutionData[] = [];
+		for (let start = 0; start < items.length; start += BATCH) {
+			const batch = items.slice(start, start + BATCH);
+			let report;
+			try {
+				report = await pushAudience(
+					store.driver,
+					http,
+					batch.map((item) => ({ person: personOfItem(item.json, kind, field) })),
+					{
+						partnerKey: partnerName,
+						partner: PARTNERS[partnerName],
+						operation,
+						target: { audienceId, accountId },
+						requireExplicitConsent: options.requireExplicitConsent !== false,
+						defaultCountryCode: String(options.defaultCountryCode ?? '').trim() || undefined,
+					},
+				);
+			} catch (error) {
+				throw new NodeOperationError(this.getNode(), (error as Error).message, { description: 'What was sent before the partner refused is recorded; run again once the credential is fixed.' });
+			}
+			batch.forEach((item, offset) => {
+				const push = { partner: partnerName, audienceId: audienceId || undefined, ...report.outcomes[offset] };
+				const json: IDataObject = { ...item.json, push: push as unknown as IDataObject };
+				if (push.status === 'failed' && this.continueOnFail()) json.error = push.reason;
+				out.push({ json, pairedItem: { item: start + offset } });
+			});
+			// A sync's removals of members who are not among the items, reported beside them.
+			for (const profileId of report.removedBySync) {
+				out.push({ json: { profileId, push: { partner: partnerName, audienceId, status: 'removed', reason: 'no longer among the items (sync)' } }, pairedItem: { item: start } });
+			}
+		}
+		return [out];
+	}
+}
