@@ -1,0 +1,73 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { sha256Hex } from '../../nodes/shared/audiences/identifiers.ts';
+import { AudienceStandIn } from '../harness/audience-stand-in.ts';
+import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
+import { repoRoot } from '../harness/paths.ts';
+import { startTestInstance } from '../harness/instance.ts';
+
+const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
+
+describe('Banner Partner Push in a real n8n: the shipped browse-abandonment workflow against a Criteo stand-in', () => {
+	let n8n: N8nInstance & { dispose(): Promise<void> };
+	const criteo = new AudienceStandIn('criteo');
+	let criteoUrl: string;
+
+	beforeAll(async () => {
+		criteoUrl = await criteo.start();
+		n8n = await startTestInstance();
+	}, 300_000);
+
+	afterAll(async () => {
+		await n8n?.dispose();
+		await criteo.stop();
+	}, 60_000);
+
+	it('a browser with ad consent who added nothing joins the audience after the wait; a buyer is burned; nobody else is sent', async () => {
+		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop', { writeKey: WRITE_KEY });
+		// OAuth2 client credentials: n8n fetches the token from the stand-in's token endpoint itself.
+		const partner = await n8n.createCredential('retargetingCriteoOAuth2Api', 'Criteo', {
+			clientId: criteo.clientId,
+			clientSecret: criteo.clientSecret,
+			accessTokenUrl: `${criteoUrl}/oauth2/token`,
+			apiUrl: criteoUrl,
+		});
+		const template = JSON.parse(readFileSync(path.join(repoRoot(), 'workflows', 'browse-abandonment-banners.json'), 'utf8')) as WorkflowJson;
+		const node = (name: string) => template.nodes.find((n) => n.name === name) as unknown as { parameters: Record<string, unknown>; credentials?: unknown };
+		for (const trigger of ['Product Viewed', 'Order Completed']) node(trigger).credentials = { retargetingTrackingApi: { id: source, name: 'Shop' } };
+		for (const push of ['Add to the browsers audience', 'Burn the buyer']) node(push).credentials = { retargetingCriteoOAuth2Api: { id: partner, name: 'Criteo' } };
+		node('Wait 30 minutes').parameters = { amount: 4, unit: 'seconds' };
+		node('Add to the browsers audience').parameters.audienceId = 'browsers';
+		const workflowId = await n8n.publishWorkflow({ name: template.name, nodes: template.nodes, connections: template.connections });
+		await n8n.waitForWebhook('browse');
+		await n8n.waitForWebhook('orders');
+
+		const visit = (who: string, ads: boolean | undefined, addsToCart = false) => [
+			{ type: 'identify', anonymousId: who, traits: { email: `${who}@example.com` }, context: ads === undefined ? {} : { consent: { ads } } },
+			{ type: 'track', event: 'Product Viewed', anonymousId: who, properties: { product_id: 'sku-1', name: 'Mug', price: 12 } },
+			...(addsToCart ? [{ type: 'track', event: 'Product Added', anonymousId: who, properties: { product_id: 'sku-1', name: 'Mug', price: 12, quantity: 1 } }] : []),
+		];
+		// Ada browses; Bo browses and adds to his cart; Cy browses without ad consent.
+		for (const batch of [visit('ada', true), visit('bo', true, true), visit('cy', undefined)]) {
+			expect(await n8n.track('browse', WRITE_KEY, batch)).toMatchObject({ rejected: 0 });
+		}
+		const runs = await n8n.waitForExecutions(workflowId, 3, 60_000);
+		expect(runs.map((r) => r.status)).toEqual(['success', 'success', 'success']);
+		expect([...criteo.members('browsers')]).toEqual([sha256Hex('ada@example.com')]);
+		expect(criteo.tokensIssued).toBeGreaterThanOrEqual(1);
+
+		// Ada buys: the order's execution removes her from every Criteo audience she was added to.
+		expect(await n8n.track('orders', WRITE_KEY, [{ type: 'track', event: 'Order Completed', anonymousId: 'ada', properties: { order_id: 'o-1', revenue: 12 } }])).toMatchObject({ rejected: 0 });
+		await n8n.waitForExecutions(workflowId, 4, 30_000);
+		for (let i = 0; i < 40 && criteo.members('browsers').size > 0; i++) await sleep(250);
+		expect(criteo.members('browsers').size).toBe(0);
+		expect(criteo.requests.map((r) => [r.method, (r.body as { data: { attributes: { operation: string } } }).data.attributes.operation, r.count])).toEqual([
+			['PATCH', 'add', 1],
+			['PATCH', 'remove', 1],
+		]);
+		expect(criteo.shapeErrors).toEqual([]);
+	}, 180_000);
+});
