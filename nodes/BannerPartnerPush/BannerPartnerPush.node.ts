@@ -1,26 +1,91 @@
 import {
 	NodeConnectionTypes,
 	NodeOperationError,
+	type ICredentialsDecrypted,
+	type ICredentialTestFunctions,
 	type IDataObject,
+	type INodeCredentialTestResult,
 	type IExecuteFunctions,
 	type INodeExecutionData,
+	type INodeProperties,
 	type INodeType,
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { PARTNERS, type PartnerName } from '../shared/audiences/partners';
+import { type AudiencePartner, bodyTemplateProblem, genericPartner, type GenericPartnerOptions, PARTNERS, type PartnerName } from '../shared/audiences/partners';
 import { type PartnerHttp, pushAudience, type PushOperation } from '../shared/audiences/push';
 import { type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 
-/** Each partner's credential type and the API it calls by default. */
-const CREDENTIALS: Record<PartnerName, { type: string; url: string }> = {
+/** Each partner's credential type and the API it calls by default (the HTTP partner's is in its credential). */
+const CREDENTIALS: Record<PartnerName | 'http', { type: string; url: string }> = {
+	http: { type: 'retargetingHttpPartnerApi', url: '' },
 	criteo: { type: 'retargetingCriteoOAuth2Api', url: 'https://api.criteo.com/2025-07' },
 	google: { type: 'retargetingGoogleDataManagerOAuth2Api', url: 'https://datamanager.googleapis.com' },
 	linkedin: { type: 'retargetingLinkedInAdsOAuth2Api', url: 'https://api.linkedin.com' },
 	meta: { type: 'retargetingMetaAdsApi', url: 'https://graph.facebook.com/v21.0' },
 	tiktok: { type: 'retargetingTikTokAdsApi', url: 'https://business-api.tiktok.com' },
 };
+
+const httpOnly = { show: { partner: ['http'] } };
+
+/** The HTTP partner's own settings: where to send, the body, and how identifiers are made. */
+const httpPartnerProperties: INodeProperties[] = [
+	{ displayName: 'Add Path', name: 'addPath', type: 'string', default: '/audiences/members', displayOptions: httpOnly, description: 'Under the credential base URL' },
+	{ displayName: 'Remove Path', name: 'removePath', type: 'string', default: '/audiences/members', displayOptions: httpOnly, description: 'May be the same as Add Path: {operation} in the body tells them apart' },
+	{
+		displayName: 'Method',
+		name: 'httpMethod',
+		type: 'options',
+		options: [
+			{ name: 'DELETE', value: 'DELETE' },
+			{ name: 'PATCH', value: 'PATCH' },
+			{ name: 'POST', value: 'POST' },
+			{ name: 'PUT', value: 'PUT' },
+		],
+		default: 'POST',
+		displayOptions: httpOnly,
+	},
+	{
+		displayName: 'Body Template',
+		name: 'bodyTemplate',
+		type: 'string',
+		typeOptions: { rows: 4 },
+		default: '{"audience": "{audience_id}", "operation": "{operation}", "members": {identifiers}}',
+		displayOptions: httpOnly,
+		description: 'JSON. {identifiers} becomes the list of identifiers, {audience_id} the audience ID, {operation} add or remove.',
+	},
+	{ displayName: 'People per Call', name: 'batchSize', type: 'number', typeOptions: { minValue: 1, maxValue: 100000 }, default: 1000, displayOptions: httpOnly },
+	{
+		displayName: 'Identifier',
+		name: 'identifier',
+		type: 'options',
+		options: [
+			{ name: 'Email', value: 'email' },
+			{ name: 'Email and Phone', value: 'emailAndPhone', description: 'One {email, phone} object a person' },
+			{ name: 'Phone', value: 'phone', description: 'E.164 digits' },
+		],
+		default: 'email',
+		displayOptions: httpOnly,
+	},
+	{ displayName: 'Hash With SHA-256', name: 'hashIdentifiers', type: 'boolean', default: true, displayOptions: httpOnly, description: 'Whether to send SHA-256 hex of the normalised values rather than the values' },
+	{ displayName: 'Remove Gmail Dots', name: 'gmailDots', type: 'boolean', default: false, displayOptions: httpOnly, description: 'Whether to remove every dot before @gmail.com and @googlemail.com, as Google asks' },
+	{ displayName: 'Remove Plus-Tags', name: 'plusTags', type: 'boolean', default: false, displayOptions: httpOnly, description: 'Whether to remove a +tag from the email address, where the partner asks' },
+];
+
+function httpPartnerOptions(ctx: IExecuteFunctions): GenericPartnerOptions {
+	const text = (name: string, fallback: string) => String(ctx.getNodeParameter(name, 0, fallback) ?? fallback).trim();
+	return {
+		addPath: text('addPath', '/audiences/members'),
+		removePath: text('removePath', '/audiences/members'),
+		method: text('httpMethod', 'POST') as GenericPartnerOptions['method'],
+		bodyTemplate: String(ctx.getNodeParameter('bodyTemplate', 0, '')),
+		maxBatch: Math.max(1, Number(ctx.getNodeParameter('batchSize', 0, 1000))),
+		identifier: ctx.getNodeParameter('identifier', 0, 'email') as GenericPartnerOptions['identifier'],
+		hash: ctx.getNodeParameter('hashIdentifiers', 0, true) !== false,
+		email: { gmailDots: ctx.getNodeParameter('gmailDots', 0, false) === true, plusTags: ctx.getNodeParameter('plusTags', 0, false) === true },
+	};
+}
 
 /** Items read and pushed together: a sync must see the whole audience, so it reads every item at once. */
 const BATCH = 25_000;
@@ -33,13 +98,14 @@ export class BannerPartnerPush implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + " · " + $parameter["partner"]}}',
-		description: 'Add people to, or remove them from, ad audiences at Criteo, Meta, Google, LinkedIn or TikTok, with hashed identifiers and ad consent checked',
+		description: 'Add people to, or remove them from, ad audiences at Criteo, Meta, Google, LinkedIn, TikTok or any HTTP partner, with hashed identifiers and ad consent checked',
 		defaults: { name: 'Banner Partner Push' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
 		outputs: [NodeConnectionTypes.Main],
 		credentials: [
 			{ name: 'retargetingCriteoOAuth2Api', required: true, displayOptions: { show: { partner: ['criteo'] } } },
+			{ name: 'retargetingHttpPartnerApi', required: true, testedBy: 'checkHttpPartner', displayOptions: { show: { partner: ['http'] } } },
 			{ name: 'retargetingGoogleDataManagerOAuth2Api', required: true, displayOptions: { show: { partner: ['google'] } } },
 			{ name: 'retargetingLinkedInAdsOAuth2Api', required: true, displayOptions: { show: { partner: ['linkedin'] } } },
 			{ name: 'retargetingMetaAdsApi', required: true, displayOptions: { show: { partner: ['meta'] } } },
@@ -61,6 +127,7 @@ export class BannerPartnerPush implements INodeType {
 				options: [
 					{ name: 'Criteo', value: 'criteo', description: 'Contact lists, hashed emails, up to 50,000 a call' },
 					{ name: 'Google (Data Manager API)', value: 'google', description: 'Audience members, hashed emails (Gmail dots removed) and phones, 10,000 a call' },
+					{ name: 'HTTP Partner', value: 'http', description: 'Any partner with an HTTP API: your paths, JSON body template and hashing' },
 					{ name: 'LinkedIn', value: 'linkedin', description: 'Matched Audiences, hashed emails, 5,000 a call' },
 					{ name: 'Meta', value: 'meta', description: 'Custom Audiences, multi-key (email, phone, names, city, postal code, country, your ID), 10,000 a call' },
 					{ name: 'TikTok', value: 'tiktok', description: 'Custom audiences, hashed emails, 10,000 a call' },
@@ -104,6 +171,7 @@ export class BannerPartnerPush implements INodeType {
 				displayOptions: { show: { partner: ['google', 'tiktok'] } },
 				description: 'Google: the Google Ads customer ID that owns the list (digits only). TikTok: the advertiser ID.',
 			},
+			...httpPartnerProperties,
 			...personProperties,
 			{
 				displayName: 'Options',
@@ -132,11 +200,27 @@ export class BannerPartnerPush implements INodeType {
 		],
 	};
 
-	methods = { credentialTest: { checkPostgresStore } };
+	methods = {
+		credentialTest: {
+			checkPostgresStore,
+			/** The base URL answers, and does not refuse the header (401 or 403); any other answer is fine. */
+			async checkHttpPartner(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
+				const data = credential.data ?? {};
+				const name = String(data.headerName ?? '').trim();
+				try {
+					const response = await fetch(String(data.baseUrl ?? ''), { headers: name ? { [name]: String(data.secret ?? '') } : {}, signal: AbortSignal.timeout(10_000) });
+					if (response.status === 401 || response.status === 403) return { status: 'Error', message: `The partner refused the key (${response.status})` };
+					return { status: 'OK', message: `The partner answered (${response.status})` };
+				} catch (error) {
+					return { status: 'Error', message: `Could not reach the partner: ${(error as Error).message}` };
+				}
+			},
+		},
+	};
 
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
-		const partnerName = this.getNodeParameter('partner', 0) as PartnerName;
+		const partnerName = this.getNodeParameter('partner', 0) as PartnerName | 'http';
 		const operation = this.getNodeParameter('operation', 0) as PushOperation;
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		// An expression may give nothing: that is an empty ID, not the text "undefined".
@@ -151,7 +235,15 @@ export class BannerPartnerPush implements INodeType {
 		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
 		const field = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
 		const { type: credential, url } = CREDENTIALS[partnerName];
-		const base = String((await this.getCredentials(credential)).apiUrl || url).replace(/\/+$/, '');
+		const credentials = await this.getCredentials(credential);
+		const base = String(credentials.apiUrl || credentials.baseUrl || url).replace(/\/+$/, '');
+		let partner: AudiencePartner = partnerName === 'http' ? PARTNERS.meta : PARTNERS[partnerName];
+		if (partnerName === 'http') {
+			const options = httpPartnerOptions(this);
+			const problem = bodyTemplateProblem(options.bodyTemplate);
+			if (problem) throw new NodeOperationError(this.getNode(), problem, { description: 'Put {identifiers} where the list goes; {audience_id} and {operation} are filled in too.' });
+			partner = genericPartner(options);
+		}
 		const http: PartnerHttp = async ({ method, path, headers, body }) => {
 			const response = (await this.helpers.httpRequestWithAuthentication.call(this, credential, {
 				method,
@@ -176,7 +268,7 @@ export class BannerPartnerPush implements INodeType {
 					batch.map((item) => ({ person: personOfItem(item.json, kind, field) })),
 					{
 						partnerKey: partnerName,
-						partner: PARTNERS[partnerName],
+						partner,
 						operation,
 						target: { audienceId, accountId },
 						requireExplicitConsent: options.requireExplicitConsent !== false,

@@ -4,6 +4,9 @@ import path from 'node:path';
 
 import type { INodeExecutionData, INodeParameters } from 'n8n-workflow';
 
+import type { IncomingHttpHeaders } from 'node:http';
+
+import { RetargetingHttpPartnerApi } from '../../credentials/RetargetingHttpPartnerApi.credentials.ts';
 import { RetargetingMetaAdsApi } from '../../credentials/RetargetingMetaAdsApi.credentials.ts';
 import { RetargetingTikTokAdsApi } from '../../credentials/RetargetingTikTokAdsApi.credentials.ts';
 import { BannerPartnerPush } from '../../nodes/BannerPartnerPush/BannerPartnerPush.node.ts';
@@ -12,6 +15,16 @@ import { openEmbeddedStore } from '../../nodes/shared/store/open.ts';
 import { AudienceStandIn } from '../harness/audience-stand-in.ts';
 import { eventAt } from '../harness/events.ts';
 import { runNodeTask } from '../harness/run-node.ts';
+import { StandIn, type StandInAnswer } from '../harness/stand-in.ts';
+
+/** A partner of one's own: takes any JSON, answers 200 when the key header is right. */
+class OwnPartner extends StandIn {
+	readonly calls: Array<{ method: string; url: string; key: unknown; body: unknown }> = [];
+	protected answer(method: string, url: string, headers: IncomingHttpHeaders, body: unknown): StandInAnswer {
+		this.calls.push({ method, url, key: headers['x-partner-key'], body });
+		return headers['x-partner-key'] === 'k-1' ? { status: 200, body: { ok: true } } : { status: 401, body: { message: 'bad key' } };
+	}
+}
 
 /** Banner Partner Push run by n8n-core in-process, its requests authenticated by our credential types. */
 describe('the Banner Partner Push node, run by n8n-core', () => {
@@ -91,5 +104,41 @@ describe('the Banner Partner Push node, run by n8n-core', () => {
 			credentialTypes: { retargetingMetaAdsApi: new RetargetingMetaAdsApi() },
 		});
 		await expect(broken).rejects.toThrow('Meta cannot be used: Meta 401: Invalid access token. Check the credential and its access to the audience.');
+	});
+
+	it('sends to an HTTP partner of your own: its paths, body template, hashing and key header', async () => {
+		const own = new OwnPartner();
+		const url = await own.start();
+		try {
+			const { outputs } = await runNodeTask({
+				nodeType: new BannerPartnerPush(),
+				parameters: {
+					personIdKind: 'userId',
+					personField: 'userId',
+					partner: 'http',
+					operation: 'add',
+					audienceId: 'loyal',
+					addPath: '/v2/lists/add',
+					httpMethod: 'PUT',
+					bodyTemplate: '{"list": "{audience_id}", "hashes": {identifiers}}',
+				} as INodeParameters,
+				items: people('ada', 'cy'),
+				credentials: { retargetingHttpPartnerApi: { baseUrl: url, headerName: 'X-Partner-Key', secret: 'k-1' } },
+				credentialTypes: { retargetingHttpPartnerApi: new RetargetingHttpPartnerApi() },
+			});
+			expect(outputs[0].map((i) => (i.json.push as { status: string }).status)).toEqual(['added', 'added']);
+			expect(own.calls).toEqual([{ method: 'PUT', url: '/v2/lists/add', key: 'k-1', body: { list: 'loyal', hashes: [sha256Hex('ada@example.com'), sha256Hex('cy@example.com')] } }]);
+			await expect(
+				runNodeTask({
+					nodeType: new BannerPartnerPush(),
+					parameters: { personIdKind: 'userId', personField: 'userId', partner: 'http', operation: 'add', audienceId: 'x', bodyTemplate: '{"hashes": []}' } as INodeParameters,
+					items: people('ada'),
+					credentials: { retargetingHttpPartnerApi: { baseUrl: url, headerName: 'X-Partner-Key', secret: 'k-1' } },
+					credentialTypes: { retargetingHttpPartnerApi: new RetargetingHttpPartnerApi() },
+				}),
+			).rejects.toThrow('Body Template: put {identifiers} where the list of people goes');
+		} finally {
+			await own.stop();
+		}
 	});
 });

@@ -1,5 +1,5 @@
 import { normalizeCountry, normalizeEmail, normalizeName, normalizePhone, normalizeZip, sha256Hex } from '../../nodes/shared/audiences/identifiers.ts';
-import { criteo, google, linkedin, meta, PARTNERS, partnerCalls, tiktok } from '../../nodes/shared/audiences/partners.ts';
+import { bodyTemplateProblem, criteo, genericPartner, google, linkedin, meta, PARTNERS, partnerCalls, tiktok } from '../../nodes/shared/audiences/partners.ts';
 
 // Each hash below was computed apart from this code, with Python's hashlib.sha256(value.encode('utf-8')).hexdigest().
 const VECTORS: Record<string, string> = {
@@ -129,5 +129,39 @@ describe('ad partner calls', () => {
 			path: '/open_api/v1.3/segment/mapping/',
 			body: { advertiser_ids: ['acc-9'], action: 'delete', id_schema: ['EMAIL_SHA256'], batch_data: [[{ id: VECTORS['test@example.com'], audience_ids: ['aud-1'] }]] },
 		});
+	});
+});
+
+describe('the HTTP partner', () => {
+	const options = {
+		addPath: '/members',
+		removePath: '/members',
+		method: 'POST' as const,
+		bodyTemplate: '{"list": "{audience_id}", "op": "{operation}", "people": {identifiers}}',
+		maxBatch: 2,
+		identifier: 'emailAndPhone' as const,
+		hash: true,
+		email: { gmailDots: true, plusTags: true },
+	};
+
+	it('fills the template: identifiers as a JSON list, the audience ID escaped, the operation', () => {
+		const partner = genericPartner(options);
+		const id = partner.identifiersOf({ email: 'J.Doe+x@gmail.com', phone: '+33 6 12 34 56 78' });
+		expect(id).toEqual({ email: sha256Hex('jdoe@gmail.com'), phone: VECTORS['33612345678'] });
+		expect(partner.call('remove', { audienceId: 'say "hi"' }, [id])).toEqual({
+			method: 'POST',
+			path: '/members',
+			body: { list: 'say "hi"', op: 'remove', people: [id] },
+		});
+		const plain = genericPartner({ ...options, identifier: 'email', hash: false, email: {} });
+		expect(plain.identifiersOf({ email: ' Ada@Example.com ' })).toBe('ada@example.com');
+		expect(plain.identifiersOf({ phone: '+33 6 12 34 56 78' })).toBeUndefined();
+		expect(partnerCalls(genericPartner(options), 'add', { audienceId: 'a' }, [1, 2, 3].map((i) => ({ key: `k${i}`, person: { email: `p${i}@example.com` } }))).calls.map((c) => c.keys)).toEqual([['k1', 'k2'], ['k3']]);
+	});
+
+	it('a template that is not JSON once filled in, or has no {identifiers}, is named before any call', () => {
+		expect(bodyTemplateProblem('{"people": {identifiers}}')).toBeUndefined();
+		expect(bodyTemplateProblem('{"people": []}')).toBe('Body Template: put {identifiers} where the list of people goes');
+		expect(bodyTemplateProblem('{"people": {identifiers}')).toMatch(/^Body Template does not give JSON once filled in: /);
 	});
 });

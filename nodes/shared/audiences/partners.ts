@@ -30,7 +30,7 @@ export interface AudienceTarget {
 }
 
 export interface PartnerCall {
-	method: 'POST' | 'PATCH' | 'DELETE';
+	method: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
 	path: string;
 	headers?: Record<string, string>;
 	body: unknown;
@@ -209,6 +209,67 @@ export const tiktok: AudiencePartner = {
 		return byStatus('TikTok', answer, count, message);
 	},
 };
+
+export interface GenericPartnerOptions {
+	/** Paths under the credential's base URL. */
+	addPath: string;
+	removePath: string;
+	method: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
+	/** JSON with {identifiers}, {audience_id} and {operation} in it. */
+	bodyTemplate: string;
+	maxBatch: number;
+	identifier: 'email' | 'phone' | 'emailAndPhone';
+	hash: boolean;
+	email: EmailRules;
+}
+
+/** The body of the HTTP partner's call: the template with {identifiers}, {audience_id} and {operation} filled in. */
+function renderBody(template: string, operation: AudienceOperation, audienceId: string, identifiers: readonly unknown[]): unknown {
+	const text = (v: string) => JSON.stringify(v).slice(1, -1);
+	return JSON.parse(
+		template
+			.replace(/\{identifiers\}/g, JSON.stringify(identifiers))
+			.replace(/\{audience_id\}/g, text(audienceId))
+			.replace(/\{operation\}/g, operation),
+	) as unknown;
+}
+
+/** Why a body template cannot be used (it does not give JSON once filled in), or undefined. */
+export function bodyTemplateProblem(template: string): string | undefined {
+	if (!template.includes('{identifiers}')) return 'Body Template: put {identifiers} where the list of people goes';
+	try {
+		renderBody(template, 'add', 'check', []);
+		return undefined;
+	} catch (error) {
+		return `Body Template does not give JSON once filled in: ${(error as Error).message}`;
+	}
+}
+
+/**
+ * Any partner with an HTTP API: the body is the template with {identifiers} (a JSON list: one
+ * hashed value a person, or {email, phone} objects), {audience_id} and {operation} (add or remove)
+ * filled in. Check the template with `bodyTemplateProblem` first.
+ */
+export function genericPartner(options: GenericPartnerOptions): AudiencePartner {
+	const value = (v: string | undefined) => (v === undefined ? undefined : options.hash ? sha256Hex(v) : v);
+	return {
+		name: 'HTTP partner',
+		maxBatch: options.maxBatch,
+		identifiersOf(p, defaultCountryCode) {
+			const email = value(normalizeEmail(p.email, options.email));
+			const phone = value(normalizePhone(p.phone as string, defaultCountryCode));
+			if (options.identifier === 'email') return email;
+			if (options.identifier === 'phone') return phone;
+			return email || phone ? { ...(email ? { email } : {}), ...(phone ? { phone } : {}) } : undefined;
+		},
+		call: (operation, target, identifiers) => ({
+			method: options.method,
+			path: operation === 'add' ? options.addPath : options.removePath,
+			body: renderBody(options.bodyTemplate, operation, target.audienceId, identifiers),
+		}),
+		results: (answer, count) => byStatus('HTTP partner', answer, count, messageOf(answer.body, ['message'], ['error', 'message'], ['error'])),
+	};
+}
 
 export const PARTNERS = { criteo, google, linkedin, meta, tiktok } as const;
 export type PartnerName = keyof typeof PARTNERS;
