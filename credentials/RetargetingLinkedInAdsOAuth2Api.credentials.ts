@@ -20,6 +20,13 @@ export class RetargetingLinkedInAdsOAuth2Api implements ICredentialType {
 		{ displayName: 'Auth URI Query Parameters', name: 'authQueryParameters', type: 'hidden', default: '' },
 		{ displayName: 'Authentication', name: 'authentication', type: 'hidden', default: 'body' },
 		{
+			displayName: 'API Version',
+			name: 'apiVersion',
+			type: 'string',
+			default: '202510',
+			description: 'The LinkedIn-Version header (YYYYMM). LinkedIn retires a version about a year after it comes out.',
+		},
+		{
 			displayName: 'API URL',
 			name: 'apiUrl',
 			type: 'string',

@@ -26,7 +26,9 @@ export class RetargetingTikTokAdsApi implements ICredentialType {
 		properties: { headers: { 'Access-Token': '={{$credentials.accessToken}}' } },
 	};
 
+	// TikTok answers 200 with its own code: a refused token is a code, not a status.
 	test: ICredentialTestRequest = {
 		request: { baseURL: '={{$credentials.apiUrl}}', url: '/open_api/v1.3/user/info/' },
+		rules: [40001, 40102, 40104, 40105].map((value) => ({ type: 'responseSuccessBody' as const, properties: { key: 'code', value, message: `TikTok refused the access token (code ${value})` } })),
 	};
 }

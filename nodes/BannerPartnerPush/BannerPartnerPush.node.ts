@@ -1,6 +1,8 @@
 import {
+	NodeApiError,
 	NodeConnectionTypes,
 	NodeOperationError,
+	type JsonObject,
 	type ICredentialsDecrypted,
 	type ICredentialTestFunctions,
 	type IDataObject,
@@ -230,7 +232,9 @@ export class BannerPartnerPush implements INodeType {
 		const accountId = partnerName === 'google' || partnerName === 'tiktok' ? text('accountId') : undefined;
 		if (accountId === '') throw new NodeOperationError(this.getNode(), 'Account ID: must not be empty', { description: 'Google needs the Ads customer ID, TikTok the advertiser ID.' });
 		if (operation === 'sync' && items.length > BATCH) {
-			throw new NodeOperationError(this.getNode(), `Sync takes at most ${BATCH.toLocaleString('en')} items in one execution`, { description: 'Split the audience, or use Add and Remove.' });
+			throw new NodeOperationError(this.getNode(), `Sync takes at most ${BATCH.toLocaleString('en')} items in one execution`, {
+				description: 'A sync must see the whole audience at once: each part would remove the others. Use several audiences, or Add and Remove.',
+			});
 		}
 		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
 		const field = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
@@ -244,17 +248,33 @@ export class BannerPartnerPush implements INodeType {
 			if (problem) throw new NodeOperationError(this.getNode(), problem, { description: 'Put {identifiers} where the list goes; {audience_id} and {operation} are filled in too.' });
 			partner = genericPartner(options);
 		}
+		// LinkedIn retires each API version after about a year: the credential says which one to use.
+		const versionHeader = partnerName === 'linkedin' && credentials.apiVersion ? { 'LinkedIn-Version': String(credentials.apiVersion) } : {};
 		const http: PartnerHttp = async ({ method, path, headers, body }) => {
-			const response = (await this.helpers.httpRequestWithAuthentication.call(this, credential, {
-				method,
-				url: `${base}${path}`,
-				body: body as IDataObject,
-				json: true,
-				headers: { Accept: 'application/json', ...headers },
-				returnFullResponse: true,
-				ignoreHttpStatusErrors: true,
-			})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
-			return { status: response.statusCode, headers: response.headers, body: response.body };
+			try {
+				const response = (await this.helpers.httpRequestWithAuthentication.call(this, credential, {
+					method,
+					url: `${base}${path}`,
+					body: body as IDataObject,
+					json: true,
+					headers: { Accept: 'application/json', ...headers, ...versionHeader },
+					returnFullResponse: true,
+					// A 401 must throw: n8n then refreshes an OAuth2 token and makes the call again.
+					ignoreHttpStatusErrors: { ignore: true, except: [401] },
+				})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
+				return { status: response.statusCode, headers: response.headers, body: response.body };
+			} catch (error) {
+				// Still refused after n8n's refresh (or a token credential refused): the partner's answer.
+				const status = Number((error as { httpCode?: string }).httpCode);
+				if (status === 401) {
+					// n8n keeps the partner's own words in the error's description and messages.
+					const { description, messages } = error as { description?: string | null; messages?: string[] };
+					const said = [description, ...(messages ?? [])].find((m): m is string => !!m && !/^Authorization failed/i.test(m)) ?? (error as Error).message;
+					return { status, headers: {}, body: { message: said, error: { message: said } } };
+				}
+				// No answer at all (a network error): the push makes the call again.
+				throw error instanceof NodeApiError ? error : new NodeApiError(this.getNode(), error as JsonObject);
+			}
 		};
 		const store = await storeFor(this);
 		const out: INodeExecutionData[] = [];
@@ -277,6 +297,10 @@ export class BannerPartnerPush implements INodeType {
 				);
 			} catch (error) {
 				throw new NodeOperationError(this.getNode(), (error as Error).message, { description: 'What was sent before the partner refused is recorded; run again once the credential is fixed.' });
+			}
+			const failed = report.outcomes.filter((o) => o.status === 'failed');
+			if (failed.length && failed.length === report.outcomes.filter((o) => o.status !== 'skipped' && o.status !== 'unchanged').length && !this.continueOnFail()) {
+				throw new NodeOperationError(this.getNode(), `Every person sent was refused: ${failed[0].reason}`, { description: 'Check the audience ID (and account ID) and that the credential may change that audience.' });
 			}
 			batch.forEach((item, offset) => {
 				const push = { partner: partnerName, audienceId: audienceId || undefined, ...report.outcomes[offset] };

@@ -26,7 +26,7 @@ describe('Banner Partner Push in a real n8n: the shipped browse-abandonment work
 		await criteo.stop();
 	}, 60_000);
 
-	it('a browser with ad consent who added nothing joins the audience after the wait; a buyer is burned; nobody else is sent', async () => {
+	it('a browser with ad consent who added nothing joins the audience after the wait; a buyer is burned, after n8n renews the expired OAuth2 token; nobody else is sent', async () => {
 		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop', { writeKey: WRITE_KEY });
 		// OAuth2 client credentials: n8n fetches the token from the stand-in's token endpoint itself.
 		const partner = await n8n.createCredential('retargetingCriteoOAuth2Api', 'Criteo', {
@@ -59,13 +59,19 @@ describe('Banner Partner Push in a real n8n: the shipped browse-abandonment work
 		expect([...criteo.members('browsers')]).toEqual([sha256Hex('ada@example.com')]);
 		expect(criteo.tokensIssued).toBeGreaterThanOrEqual(1);
 
+		// Criteo's token expires (they last 15 minutes): n8n must fetch a new one on the 401 and go on.
+		const issued = criteo.tokensIssued;
+		criteo.expireToken();
 		// Ada buys: the order's execution removes her from every Criteo audience she was added to.
 		expect(await n8n.track('orders', WRITE_KEY, [{ type: 'track', event: 'Order Completed', anonymousId: 'ada', properties: { order_id: 'o-1', revenue: 12 } }])).toMatchObject({ rejected: 0 });
 		await n8n.waitForExecutions(workflowId, 4, 30_000);
 		for (let i = 0; i < 40 && criteo.members('browsers').size > 0; i++) await sleep(250);
 		expect(criteo.members('browsers').size).toBe(0);
+		expect(criteo.tokensIssued).toBe(issued + 1);
+		// The removal refused with the old token, then made again with the new one.
 		expect(criteo.requests.map((r) => [r.method, (r.body as { data: { attributes: { operation: string } } }).data.attributes.operation, r.count])).toEqual([
 			['PATCH', 'add', 1],
+			['PATCH', 'remove', 1],
 			['PATCH', 'remove', 1],
 		]);
 		expect(criteo.shapeErrors).toEqual([]);

@@ -17,7 +17,8 @@ export class AudienceStandIn extends StandIn {
 	/** Members by audience ID: the hashed email (Meta: the whole row's first column). */
 	readonly audiences = new Map<string, Set<string>>();
 	readonly refuse = new Set<string>();
-	readonly token = 'partner-token';
+	/** The access token the partner takes now; `expireToken()` replaces it, as when a token expires. */
+	token = 'partner-token';
 	readonly partner: StandInPartner;
 
 	constructor(partner: StandInPartner) {
@@ -147,6 +148,11 @@ export class AudienceStandIn extends StandIn {
 			default:
 				return { status: 200, body: { data: { type: 'ContactlistAmendment', attributes: { nbValidIdentifiers: count, nbInvalidIdentifiers: 0 } } } };
 		}
+	}
+
+	/** The current token stops working; the token endpoint hands out the new one. */
+	expireToken(): void {
+		this.token = `partner-token-${this.tokensIssued + 1}-${Date.now()}`;
 	}
 
 	/** Criteo's client-credentials grant: the client ID and secret in the form (or as Basic auth). */

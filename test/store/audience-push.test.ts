@@ -129,6 +129,15 @@ describe.each(BACKENDS)('Banner Partner Push against local partner stand-ins on 
 		expect(meta.members('aud-1').size).toBe(range(1_010).slice(100).filter(consents).length);
 	});
 
+	it('a sync whose items name someone the store does not know stops before any call: it would empty the audience', async () => {
+		await people(5);
+		await push('meta', 'sync', [0, 1, 2]);
+		const calls = standIns.get('meta')!.requests.length;
+		await expect(push('meta', 'sync', [0, 999])).rejects.toThrow('1 of the 2 items name nobody the store knows (this person is not in the store); a sync would remove them from the audience, so nothing was sent.');
+		expect(standIns.get('meta')!.requests.length).toBe(calls);
+		expect(standIns.get('meta')!.members('aud-1').size).toBe(3);
+	});
+
 	it('retries 429 (after Retry-After) and 5xx; LinkedIn refuses one person of a batch and the others pass', async () => {
 		await people(3);
 		const tiktok = standIns.get('tiktok')!;

@@ -102,7 +102,7 @@ describe('ad partner calls', () => {
 				},
 			},
 		});
-		expect(google.call('add', target, [google.identifiersOf({ email: 'John.Doe+Promo@gmail.com', phone: '+33 6 12 34 56 78' })])).toEqual({
+		expect(google.call('add', { ...target, consentGranted: true }, [google.identifiersOf({ email: 'John.Doe+Promo@gmail.com', phone: '+33 6 12 34 56 78' })])).toEqual({
 			method: 'POST',
 			path: '/v1/audienceMembers:ingest',
 			body: {
@@ -159,7 +159,19 @@ describe('the HTTP partner', () => {
 		expect(partnerCalls(genericPartner(options), 'add', { audienceId: 'a' }, [1, 2, 3].map((i) => ({ key: `k${i}`, person: { email: `p${i}@example.com` } }))).calls.map((c) => c.keys)).toEqual([['k1', 'k2'], ['k3']]);
 	});
 
+	it('an audience ID is put in as text, never read as a replacement pattern or filled in again', () => {
+		const partner = genericPartner({ ...options, bodyTemplate: '{"list": "{audience_id}", "op": "{operation}", "people": {identifiers}}' });
+		expect(partner.call('add', { audienceId: 'x$& {operation}' }, []).body).toEqual({ list: 'x$& {operation}', op: 'add', people: [] });
+	});
+
+	it('Google is told of consent only when every person gave it explicitly', () => {
+		expect(google.call('add', { audienceId: 'a', accountId: '1', consentGranted: true }, []).body).toMatchObject({ consent: { adUserData: 'CONSENT_GRANTED' } });
+		expect(google.call('add', { audienceId: 'a', accountId: '1' }, []).body).not.toHaveProperty('consent');
+	});
+
 	it('a template that is not JSON once filled in, or has no {identifiers}, is named before any call', () => {
+		// Quoted, {identifiers} would only pass with an empty list.
+		expect(bodyTemplateProblem('{"people": "{identifiers}"}')).toMatch(/^Body Template does not give JSON once filled in: /);
 		expect(bodyTemplateProblem('{"people": {identifiers}}')).toBeUndefined();
 		expect(bodyTemplateProblem('{"people": []}')).toBe('Body Template: put {identifiers} where the list of people goes');
 		expect(bodyTemplateProblem('{"people": {identifiers}')).toMatch(/^Body Template does not give JSON once filled in: /);

@@ -27,6 +27,8 @@ export interface AudienceTarget {
 	audienceId: string;
 	/** The account that owns it, where the partner asks for one (Google, TikTok). */
 	accountId?: string;
+	/** Whether every person of the call gave explicit ad consent (Google is told so only then). */
+	consentGranted?: boolean;
 }
 
 export interface PartnerCall {
@@ -141,7 +143,7 @@ export const google: AudiencePartner = {
 		body: {
 			destinations: [{ operatingAccount: { accountType: 'GOOGLE_ADS', accountId: target.accountId ?? '' }, productDestinationId: target.audienceId }],
 			audienceMembers: identifiers,
-			...(operation === 'add' ? { consent: { adUserData: 'CONSENT_GRANTED', adPersonalization: 'CONSENT_GRANTED' } } : {}),
+			...(operation === 'add' && target.consentGranted ? { consent: { adUserData: 'CONSENT_GRANTED', adPersonalization: 'CONSENT_GRANTED' } } : {}),
 			encoding: 'HEX',
 		},
 	}),
@@ -170,6 +172,7 @@ export const linkedin: AudiencePartner = {
 	call: (operation, target, identifiers) => ({
 		method: 'POST',
 		path: `/rest/dmpSegments/${encodeURIComponent(target.audienceId)}/users`,
+		// The node sends the credential's LinkedIn-Version instead when it has one.
 		headers: { 'X-RestLi-Method': 'BATCH_CREATE', 'X-Restli-Protocol-Version': '2.0.0', 'LinkedIn-Version': '202510' },
 		body: { elements: identifiers.map((idValue) => ({ action: operation === 'add' ? 'ADD' : 'REMOVE', userIds: [{ idType: 'SHA256_EMAIL', idValue }] })) },
 	}),
@@ -225,20 +228,17 @@ export interface GenericPartnerOptions {
 
 /** The body of the HTTP partner's call: the template with {identifiers}, {audience_id} and {operation} filled in. */
 function renderBody(template: string, operation: AudienceOperation, audienceId: string, identifiers: readonly unknown[]): unknown {
-	const text = (v: string) => JSON.stringify(v).slice(1, -1);
-	return JSON.parse(
-		template
-			.replace(/\{identifiers\}/g, JSON.stringify(identifiers))
-			.replace(/\{audience_id\}/g, text(audienceId))
-			.replace(/\{operation\}/g, operation),
-	) as unknown;
+	// One pass with a function: values are never read as replacement patterns ($&) or filled in twice.
+	const values: Record<string, string> = { identifiers: JSON.stringify(identifiers), audience_id: JSON.stringify(audienceId).slice(1, -1), operation };
+	return JSON.parse(template.replace(/\{(identifiers|audience_id|operation)\}/g, (_, name: string) => values[name])) as unknown;
 }
 
 /** Why a body template cannot be used (it does not give JSON once filled in), or undefined. */
 export function bodyTemplateProblem(template: string): string | undefined {
 	if (!template.includes('{identifiers}')) return 'Body Template: put {identifiers} where the list of people goes';
 	try {
-		renderBody(template, 'add', 'check', []);
+		// With identifiers of both shapes, as real calls carry them.
+		renderBody(template, 'add', 'check', ['0f', { email: '0f', phone: '0f' }]);
 		return undefined;
 	} catch (error) {
 		return `Body Template does not give JSON once filled in: ${(error as Error).message}`;

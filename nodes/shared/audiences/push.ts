@@ -40,7 +40,7 @@ export interface PushOutcome {
 
 export interface PushReport {
 	outcomes: PushOutcome[];
-	/** Members a sync removed because they were no longer among the items. */
+	/** Members a sync removed because they were no longer among the items (not those among them who withdrew consent). */
 	removedBySync: string[];
 	calls: number;
 }
@@ -110,7 +110,7 @@ export async function pushAudience(db: SqlDriver, http: PartnerHttp, inputs: Rea
 		// A sync also removes members who are not among the items: their identifiers are read too.
 		for (const [id, profile] of await profilesById(db, people.filter((id) => !profiles.has(id)))) profiles.set(id, profile);
 		const known = people.filter((id) => profiles.has(id));
-		const plan = partnerCalls(partner, operation, { ...target, audienceId }, known.map((id) => ({ key: id, person: audiencePerson(profiles.get(id)!) })), settings.defaultCountryCode);
+		const plan = partnerCalls(partner, operation, { ...target, audienceId, consentGranted: settings.requireExplicitConsent }, known.map((id) => ({ key: id, person: audiencePerson(profiles.get(id)!) })), settings.defaultCountryCode);
 		for (const id of plan.unmatchable) results.set(id, 'unmatchable');
 		for (const { call, keys } of plan.calls) {
 			const sent = await send(http, partner, call, keys.length, policy);
@@ -131,6 +131,12 @@ export async function pushAudience(db: SqlDriver, http: PartnerHttp, inputs: Rea
 	};
 
 	const found = outcomes.map((o, i) => ({ i, id: o.profileId })).filter((x): x is { i: number; id: string } => !!x.id);
+	// A sync removes whoever is not among the items: items that name nobody (a wrong Person Field,
+	// the wrong store) would empty the audience, so the sync stops before any call.
+	const unknown = outcomes.filter((o) => !o.profileId).length;
+	if (settings.operation === 'sync' && unknown > 0) {
+		throw new Error(`${unknown} of the ${inputs.length} items name nobody the store knows (${outcomes.find((o) => !o.profileId)?.reason}); a sync would remove them from the audience, so nothing was sent. Check "Find Person By" and "Person Field".`);
+	}
 	if (settings.operation === 'add' || settings.operation === 'sync') {
 		const wanted = found.filter(({ i, id }) => {
 			if (consents(profiles.get(id)!)) return true;
@@ -146,7 +152,8 @@ export async function pushAudience(db: SqlDriver, http: PartnerHttp, inputs: Rea
 		}
 		if (settings.operation === 'sync' && plan.remove.length) {
 			const removed = await change('remove', target.audienceId, plan.remove);
-			removedBySync.push(...plan.remove.filter((id) => (removed.get(id) as CallResult | undefined)?.ok));
+			const among = new Set(found.map((f) => f.id));
+			removedBySync.push(...plan.remove.filter((id) => !among.has(id) && (removed.get(id) as CallResult | undefined)?.ok));
 			// Items of people who no longer consent, and were members, leave too.
 			for (const { i, id } of found) if (outcomes[i].status === 'skipped' && removed.has(id)) apply(i, removed.get(id), 'removed');
 		}
