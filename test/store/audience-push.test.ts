@@ -138,6 +138,16 @@ describe.each(BACKENDS)('Banner Partner Push against local partner stand-ins on 
 		expect(standIns.get('meta')!.members('aud-1').size).toBe(3);
 	});
 
+	it.each(Object.keys(PARTNERS) as PartnerName[])('%s: a 429 (Retry-After) then a 5xx are retried, and each person is added once', async (partner) => {
+		await people(2);
+		const standIn = standIns.get(partner)!;
+		standIn.failNext.push({ status: 429, headers: { 'retry-after': '0' } }, { status: 503 });
+		const report = await push(partner, 'add', [0, 1]);
+		expect(report.outcomes.map((o) => o.status)).toEqual(['added', 'added']);
+		expect([report.calls, standIn.requests.length, standIn.members('aud-1').size]).toEqual([3, 3, 2]);
+		expect(standIn.shapeErrors).toEqual([]);
+	});
+
 	it('retries 429 (after Retry-After) and 5xx; LinkedIn refuses one person of a batch and the others pass', async () => {
 		await people(3);
 		const tiktok = standIns.get('tiktok')!;
