@@ -1,8 +1,6 @@
 import {
-	NodeApiError,
 	NodeConnectionTypes,
 	NodeOperationError,
-	type JsonObject,
 	type ICredentialsDecrypted,
 	type ICredentialTestFunctions,
 	type IDataObject,
@@ -15,7 +13,8 @@ import {
 } from 'n8n-workflow';
 
 import { type AudiencePartner, bodyTemplateProblem, genericPartner, type GenericPartnerOptions, PARTNERS, type PartnerName } from '../shared/audiences/partners';
-import { type PartnerHttp, pushAudience, type PushOperation } from '../shared/audiences/push';
+import { pushAudience, type PushOperation } from '../shared/audiences/push';
+import { authenticatedCall } from '../shared/authenticatedCall';
 import { type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 
@@ -249,33 +248,8 @@ export class BannerPartnerPush implements INodeType {
 			partner = genericPartner(options);
 		}
 		// LinkedIn retires each API version after about a year: the credential says which one to use.
-		const versionHeader = partnerName === 'linkedin' && credentials.apiVersion ? { 'LinkedIn-Version': String(credentials.apiVersion) } : {};
-		const http: PartnerHttp = async ({ method, path, headers, body }) => {
-			try {
-				const response = (await this.helpers.httpRequestWithAuthentication.call(this, credential, {
-					method,
-					url: `${base}${path}`,
-					body: body as IDataObject,
-					json: true,
-					headers: { Accept: 'application/json', ...headers, ...versionHeader },
-					returnFullResponse: true,
-					// A 401 must throw: n8n then refreshes an OAuth2 token and makes the call again.
-					ignoreHttpStatusErrors: { ignore: true, except: [401] },
-				})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
-				return { status: response.statusCode, headers: response.headers, body: response.body };
-			} catch (error) {
-				// Still refused after n8n's refresh (or a token credential refused): the partner's answer.
-				const status = Number((error as { httpCode?: string }).httpCode);
-				if (status === 401) {
-					// n8n keeps the partner's own words in the error's description and messages.
-					const { description, messages } = error as { description?: string | null; messages?: string[] };
-					const said = [description, ...(messages ?? [])].find((m): m is string => !!m && !/^Authorization failed/i.test(m)) ?? (error as Error).message;
-					return { status, headers: {}, body: { message: said, error: { message: said } } };
-				}
-				// No answer at all (a network error): the push makes the call again.
-				throw error instanceof NodeApiError ? error : new NodeApiError(this.getNode(), error as JsonObject);
-			}
-		};
+		const versionHeader: Record<string, string> = partnerName === 'linkedin' && credentials.apiVersion ? { 'LinkedIn-Version': String(credentials.apiVersion) } : {};
+		const http = authenticatedCall(this, credential, base, versionHeader);
 		const store = await storeFor(this);
 		const out: INodeExecutionData[] = [];
 		for (let start = 0; start < items.length; start += BATCH) {

@@ -12,13 +12,14 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
+import { authenticatedCall } from '../shared/authenticatedCall';
 import { BrevoSender } from '../shared/delivery/brevo';
 import { type EmailInput, type EmailSettings, sendEmails } from '../shared/delivery/email';
 import { MailjetSender } from '../shared/delivery/mailjet';
 import { MandrillSender } from '../shared/delivery/mandrill';
 import { PostmarkSender } from '../shared/delivery/postmark';
 import { SendGridSender } from '../shared/delivery/sendgrid';
-import type { EmailSender, HttpCall } from '../shared/delivery/provider';
+import type { EmailSender } from '../shared/delivery/provider';
 import { SesSender } from '../shared/delivery/ses';
 import { SmtpSender, type SmtpSettings } from '../shared/delivery/smtp';
 import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
@@ -57,18 +58,7 @@ async function senderFor(ctx: IExecuteFunctions, provider: Provider, campaign: s
 	if (provider === 'smtp') return new SmtpSender(smtpSettings(await ctx.getCredentials('retargetingSmtpApi')));
 	const { credential, url } = API_PROVIDERS[provider];
 	const base = String((await ctx.getCredentials(credential)).apiUrl || url).replace(/\/+$/, '');
-	const http: HttpCall = async ({ method, path, body }) => {
-		const response = (await ctx.helpers.httpRequestWithAuthentication.call(ctx, credential, {
-			method,
-			url: `${base}${path}`,
-			body: body as IDataObject | undefined,
-			json: true,
-			headers: { Accept: 'application/json' },
-			returnFullResponse: true,
-			ignoreHttpStatusErrors: true,
-		})) as { statusCode: number; headers: Record<string, unknown>; body: unknown };
-		return { status: response.statusCode, headers: response.headers, body: response.body };
-	};
+	const http = authenticatedCall(ctx, credential, base);
 	switch (provider) {
 		case 'brevo':
 			return new BrevoSender(http, { tag: campaign });

@@ -15,6 +15,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 
 import { AudienceStandIn, type StandInPartner } from '../harness/audience-stand-in.ts';
+import { fetchCall } from '../harness/fetch-call.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { loadN8nNodeType, runNode } from '../harness/run-node.ts';
 
@@ -44,12 +45,7 @@ async function main(): Promise<void> {
 			const standIn = new AudienceStandIn(name as StandInPartner);
 			const base = await standIn.start();
 			try {
-				const http = async ({ method, path: p, headers, body }: { method: string; path: string; headers?: Record<string, string>; body: unknown }) => {
-					const auth = name === 'tiktok' ? { 'access-token': standIn.token } : { authorization: `Bearer ${standIn.token}` };
-					const res = await fetch(`${base}${p}`, { method, headers: { 'content-type': 'application/json', ...auth, ...headers }, body: JSON.stringify(body) });
-					const text = await res.text();
-					return { status: res.status, headers: Object.fromEntries(res.headers), body: text ? JSON.parse(text) : undefined };
-				};
+				const http = fetchCall(() => base, standIn.authHeaders());
 				const settings = (operation: 'add' | 'sync') => ({ partnerKey: name, partner: PARTNERS[name], operation, target: { audienceId: 'bench', accountId: 'acc' }, requireExplicitConsent: true });
 				const t0 = performance.now();
 				const added = await pushAudience(store.driver, http, inputs, settings('add'));

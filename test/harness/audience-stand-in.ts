@@ -32,6 +32,11 @@ export class AudienceStandIn extends StandIn {
 		return set;
 	}
 
+	/** The header the partner's credential adds: Access-Token for TikTok, a Bearer token for the others. */
+	authHeaders(token = this.token): Record<string, string> {
+		return this.partner === 'tiktok' ? { 'access-token': token } : { authorization: `Bearer ${token}` };
+	}
+
 	private authorised(headers: IncomingHttpHeaders): boolean {
 		return this.partner === 'tiktok' ? headers['access-token'] === this.token : headers.authorization === `Bearer ${this.token}`;
 	}

@@ -2,25 +2,12 @@ import type { IDataObject } from 'n8n-workflow';
 
 import { RetargetingSesApi } from '../../credentials/RetargetingSesApi.credentials.ts';
 import type { EmailInput, EmailSettings, MessageContent } from '../../nodes/shared/delivery/email.ts';
-import type { HttpCall } from '../../nodes/shared/delivery/provider.ts';
+import type { HttpCall } from '../../nodes/shared/http.ts';
 import { parseEvent } from '../../nodes/shared/events/model.ts';
 import type { SqlDriver } from '../../nodes/shared/store/driver.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import type { StandIn } from './stand-in.ts';
 import type { StoreFixture } from './stores.ts';
-
-/** What n8n's authenticated request does for ESP Send: the credential's header, JSON both ways. */
-export function fetchCall(base: () => string, auth: Record<string, string>): HttpCall {
-	return async ({ method, path, body }) => {
-		const res = await fetch(`${base()}${path}`, {
-			method,
-			headers: { 'content-type': 'application/json', accept: 'application/json', ...auth },
-			body: body === undefined ? undefined : JSON.stringify(body),
-		});
-		const text = await res.text();
-		return { status: res.status, headers: Object.fromEntries(res.headers), body: text ? JSON.parse(text) : undefined };
-	};
-}
 
 /** ESP Send's settings in the provider tests: explicit consent, no cap, fast retries. */
 export function providerSettings(source: string): EmailSettings {

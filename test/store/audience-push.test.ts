@@ -1,23 +1,14 @@
 import { sha256Hex } from '../../nodes/shared/audiences/identifiers.ts';
 import { PARTNERS, type PartnerName } from '../../nodes/shared/audiences/partners.ts';
-import { type PartnerHttp, pushAudience, type PushSettings } from '../../nodes/shared/audiences/push.ts';
+import { pushAudience, type PushSettings } from '../../nodes/shared/audiences/push.ts';
 import { insertRows } from '../../nodes/shared/store/sql.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { AudienceStandIn } from '../harness/audience-stand-in.ts';
+import { fetchCall } from '../harness/fetch-call.ts';
 import { eventAt } from '../harness/events.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const T = Date.parse('2026-11-20T09:00:00.000Z');
-
-/** What n8n's authenticated request does for the node: the partner's auth header, JSON both ways. */
-function partnerHttp(base: () => string, partner: PartnerName, token: string): PartnerHttp {
-	return async ({ method, path, headers, body }) => {
-		const auth = partner === 'tiktok' ? { 'access-token': token } : { authorization: `Bearer ${token}` };
-		const res = await fetch(`${base()}${path}`, { method, headers: { 'content-type': 'application/json', ...auth, ...headers }, body: JSON.stringify(body) });
-		const text = await res.text();
-		return { status: res.status, headers: Object.fromEntries(res.headers), body: text ? JSON.parse(text) : undefined };
-	};
-}
 
 describe.each(BACKENDS)('Banner Partner Push against local partner stand-ins on %s', (_name, makeFixture) => {
 	let fixture: StoreFixture;
@@ -75,7 +66,7 @@ describe.each(BACKENDS)('Banner Partner Push against local partner stand-ins on 
 		retry: { attempts: 3, baseDelayMs: 5 },
 	});
 	const push = (partner: PartnerName, operation: PushSettings['operation'], ids: number[], audienceId?: string, token?: string) =>
-		pushAudience(store.driver, partnerHttp(() => bases.get(partner)!, partner, token ?? standIns.get(partner)!.token), items(ids), settings(partner, operation, audienceId), T);
+		pushAudience(store.driver, fetchCall(() => bases.get(partner)!, standIns.get(partner)!.authHeaders(token)), items(ids), settings(partner, operation, audienceId), T);
 	const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 
 	it('25,000 people make the exact calls each partner limit gives, all added', async () => {

@@ -1,7 +1,8 @@
 import { sendEmails } from '../../nodes/shared/delivery/email.ts';
 import { BrevoSender } from '../../nodes/shared/delivery/brevo.ts';
 import { BrevoStandIn } from '../harness/brevo-stand-in.ts';
-import { emailItem, fetchCall, optedIn, providerFixture, providerSettings, sendStatuses } from '../harness/esp.ts';
+import { emailItem, optedIn, providerFixture, providerSettings, sendStatuses } from '../harness/esp.ts';
+import { fetchCall } from '../harness/fetch-call.ts';
 import { BACKENDS } from '../harness/stores.ts';
 
 const T = Date.parse('2026-11-20T09:00:00.000Z');

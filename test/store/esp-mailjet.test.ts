@@ -1,6 +1,7 @@
 import { sendEmails } from '../../nodes/shared/delivery/email.ts';
 import { MailjetSender } from '../../nodes/shared/delivery/mailjet.ts';
-import { emailItem, fetchCall, optedIn, providerFixture, providerSettings, sendStatuses } from '../harness/esp.ts';
+import { emailItem, optedIn, providerFixture, providerSettings, sendStatuses } from '../harness/esp.ts';
+import { fetchCall } from '../harness/fetch-call.ts';
 import { MailjetStandIn } from '../harness/mailjet-stand-in.ts';
 import { BACKENDS } from '../harness/stores.ts';
 

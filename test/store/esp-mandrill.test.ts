@@ -1,7 +1,8 @@
 import { sendEmails } from '../../nodes/shared/delivery/email.ts';
 import { MandrillSender } from '../../nodes/shared/delivery/mandrill.ts';
-import type { HttpCall } from '../../nodes/shared/delivery/provider.ts';
-import { emailItem, fetchCall, optedIn, providerFixture, providerSettings, sendStatuses } from '../harness/esp.ts';
+import type { HttpCall } from '../../nodes/shared/http.ts';
+import { emailItem, optedIn, providerFixture, providerSettings, sendStatuses } from '../harness/esp.ts';
+import { fetchCall } from '../harness/fetch-call.ts';
 import { MandrillStandIn } from '../harness/mandrill-stand-in.ts';
 import { BACKENDS } from '../harness/stores.ts';
 

@@ -3,6 +3,7 @@
  * identifiers are normalised and hashed for it, and the call that adds or removes a batch.
  * Shapes as the partners document them (REFERENCE.md, "Ad partners").
  */
+import { type HttpAnswer, type HttpRequest, retryAfterMs } from '../http';
 import { type EmailRules, normalizeCountry, normalizeEmail, normalizeName, normalizePhone, normalizeZip, sha256Hex } from './identifiers';
 
 export type AudienceOperation = 'add' | 'remove';
@@ -31,12 +32,6 @@ export interface AudienceTarget {
 	consentGranted?: boolean;
 }
 
-export interface PartnerCall {
-	method: 'POST' | 'PATCH' | 'PUT' | 'DELETE';
-	path: string;
-	headers?: Record<string, string>;
-	body: unknown;
-}
 
 export interface AudiencePartner {
 	readonly name: string;
@@ -45,33 +40,21 @@ export interface AudiencePartner {
 	/** The person's hashed identifiers as this partner matches them; undefined when none is usable. */
 	identifiersOf(person: AudiencePerson, defaultCountryCode?: string): unknown | undefined;
 	/** The call that adds or removes these people (their identifiers, in order). */
-	call(operation: AudienceOperation, target: AudienceTarget, identifiers: readonly unknown[]): PartnerCall;
+	call(operation: AudienceOperation, target: AudienceTarget, identifiers: readonly unknown[]): HttpRequest;
 	/** What the partner's answer says of each person of the call, in order. */
-	results(answer: PartnerAnswer, count: number): CallResult[];
-}
-
-export interface PartnerAnswer {
-	status: number;
-	headers: Record<string, unknown>;
-	body: unknown;
+	results(answer: HttpAnswer, count: number): CallResult[];
 }
 
 /** As for emails: `retryable` may pass later (429, 5xx); `fatal` means no call can succeed (a refused token). */
 export type CallResult = { ok: true } | { ok: false; retryable: boolean; fatal?: boolean; reason: string; retryAfterMs?: number };
 
-/** Seconds of a Retry-After header, as milliseconds. */
-function retryAfter(headers: Record<string, unknown>): number | undefined {
-	const seconds = Number(headers['retry-after']);
-	return Number.isFinite(seconds) && seconds >= 0 ? seconds * 1000 : undefined;
-}
-
 /** The result of a whole call from its HTTP status, with the partner's own words for the reason. */
-function byStatus(name: string, answer: PartnerAnswer, count: number, message: string | undefined): CallResult[] {
+function byStatus(name: string, answer: HttpAnswer, count: number, message: string | undefined): CallResult[] {
 	const { status } = answer;
 	const reason = `${name} ${status}${message ? `: ${message}` : ''}`;
 	let result: CallResult;
 	if (status >= 200 && status < 300) result = { ok: true };
-	else if (status === 429 || status >= 500) result = { ok: false, retryable: true, reason, retryAfterMs: retryAfter(answer.headers) };
+	else if (status === 429 || status >= 500) result = { ok: false, retryable: true, reason, retryAfterMs: retryAfterMs(answer.headers) };
 	else if (status === 401 || status === 403) result = { ok: false, retryable: false, fatal: true, reason: `${reason}. Check the credential and its access to the audience.` };
 	else result = { ok: false, retryable: false, reason };
 	return new Array<CallResult>(count).fill(result);
@@ -281,7 +264,7 @@ export function partnerCalls(
 	target: AudienceTarget,
 	people: ReadonlyArray<{ key: string; person: AudiencePerson }>,
 	defaultCountryCode?: string,
-): { calls: Array<{ call: PartnerCall; keys: string[] }>; unmatchable: string[] } {
+): { calls: Array<{ call: HttpRequest; keys: string[] }>; unmatchable: string[] } {
 	const usable: Array<{ key: string; id: unknown }> = [];
 	const unmatchable: string[] = [];
 	for (const { key, person } of people) {
@@ -289,7 +272,7 @@ export function partnerCalls(
 		if (id === undefined) unmatchable.push(key);
 		else usable.push({ key, id });
 	}
-	const calls: Array<{ call: PartnerCall; keys: string[] }> = [];
+	const calls: Array<{ call: HttpRequest; keys: string[] }> = [];
 	for (let i = 0; i < usable.length; i += partner.maxBatch) {
 		const batch = usable.slice(i, i + partner.maxBatch);
 		calls.push({ call: partner.call(operation, target, batch.map((b) => b.id)), keys: batch.map((b) => b.key) });

@@ -5,13 +5,14 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import type { HttpAnswer, HttpCall, HttpRequest } from '../http';
 import type { PersonInput } from '../segments/filter';
 import { audienceMembers, audiencesOf, recordAudienceChanges, syncPlan } from '../store/audiences';
 import type { SqlDriver } from '../store/driver';
 import { resolveProfileIds } from '../store/identity';
 import { type ProfileFields, type ProfileRow, toProfileFields } from '../store/rows';
 import { selectIn } from '../store/sql';
-import { type AudienceOperation, type AudiencePartner, type AudiencePerson, type AudienceTarget, type CallResult, type PartnerAnswer, type PartnerCall, partnerCalls } from './partners';
+import { type AudienceOperation, type AudiencePartner, type AudiencePerson, type AudienceTarget, type CallResult, partnerCalls } from './partners';
 
 export type PushOperation = AudienceOperation | 'sync' | 'burn';
 
@@ -27,8 +28,6 @@ export interface PushSettings {
 	defaultCountryCode?: string;
 	retry?: { attempts: number; baseDelayMs: number };
 }
-
-export type PartnerHttp = (call: PartnerCall) => Promise<PartnerAnswer>;
 
 export interface PushOutcome {
 	status: 'added' | 'removed' | 'unchanged' | 'skipped' | 'failed';
@@ -67,9 +66,9 @@ async function profilesById(db: SqlDriver, ids: string[]): Promise<Map<string, P
 }
 
 /** Sends a batch, then again while the answer may pass later, waiting as the partner asks or twice as long each time. */
-async function send(http: PartnerHttp, partner: AudiencePartner, call: PartnerCall, count: number, policy: { attempts: number; baseDelayMs: number }): Promise<{ results: CallResult[]; calls: number }> {
+async function send(http: HttpCall, partner: AudiencePartner, call: HttpRequest, count: number, policy: { attempts: number; baseDelayMs: number }): Promise<{ results: CallResult[]; calls: number }> {
 	for (let attempt = 1; ; attempt++) {
-		let answer: PartnerAnswer;
+		let answer: HttpAnswer;
 		try {
 			answer = await http(call);
 		} catch (error) {
@@ -90,7 +89,7 @@ async function send(http: PartnerHttp, partner: AudiencePartner, call: PartnerCa
  * the whole audience, so only the people not yet in are added and the members not among them (or
  * who withdrew consent) are removed, and an unchanged audience makes no call.
  */
-export async function pushAudience(db: SqlDriver, http: PartnerHttp, inputs: ReadonlyArray<Pick<PersonInput, 'person'>>, settings: PushSettings, now = Date.now()): Promise<PushReport> {
+export async function pushAudience(db: SqlDriver, http: HttpCall, inputs: ReadonlyArray<Pick<PersonInput, 'person'>>, settings: PushSettings, now = Date.now()): Promise<PushReport> {
 	const ids = await resolveProfileIds(db, inputs.map((i) => i.person));
 	const profiles = await profilesById(db, [...new Set(ids.filter((id): id is string => !!id))]);
 	const outcomes: PushOutcome[] = inputs.map((input, i) => {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 
-import { type EmailMessage, type EmailSender, type HttpCall, postOrUnclear, type SendResult } from './provider';
+import { type HttpCall } from '../http';
+import { type EmailMessage, type EmailSender, postOrUnclear, type SendResult } from './provider';
 
 interface BrevoAnswer {
 	code?: string;

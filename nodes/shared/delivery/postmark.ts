@@ -1,4 +1,5 @@
-import { type EmailMessage, type EmailSender, type HttpCall, postOrUnclear, retryAfterMs, type SendResult } from './provider';
+import { type HttpCall, retryAfterMs } from '../http';
+import { type EmailMessage, type EmailSender, postOrUnclear, type SendResult } from './provider';
 
 /** A display name inside a quoted string, so that it cannot add addresses or headers. */
 export function fromHeader(from: EmailMessage['from']): string {

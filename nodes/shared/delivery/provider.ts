@@ -1,3 +1,5 @@
+import type { HttpAnswer, HttpCall } from '../http';
+
 /** What every email provider of ESP Send takes and answers. */
 
 export interface EmailMessage {
@@ -27,21 +29,6 @@ export interface EmailSender {
 	readonly maxBatch: number;
 	sendBatch(messages: EmailMessage[]): Promise<SendResult[]>;
 }
-
-/** One HTTP call through n8n (authenticated by the credential), as the providers need it. */
-export type HttpCall = (request: { method: 'GET' | 'POST'; path: string; body?: unknown }) => Promise<{
-	status: number;
-	headers: Record<string, unknown>;
-	body: unknown;
-}>;
-
-/** Seconds of a Retry-After header, as milliseconds. */
-export function retryAfterMs(headers: Record<string, unknown>): number | undefined {
-	const value = Number(headers['retry-after']);
-	return Number.isFinite(value) && value >= 0 ? value * 1000 : undefined;
-}
-
-export type HttpAnswer = Awaited<ReturnType<HttpCall>>;
 
 /**
  * POSTs to a provider; when no answer comes back (a network error, a timeout), whether the emails

@@ -1,4 +1,5 @@
-import { type EmailMessage, type EmailSender, type HttpCall, postOrUnclear, type SendResult } from './provider';
+import { type HttpCall } from '../http';
+import { type EmailMessage, type EmailSender, postOrUnclear, type SendResult } from './provider';
 
 interface SendGridErrors {
 	errors?: Array<{ message?: string; field?: string | null }>;

@@ -1,5 +1,6 @@
 import { fromHeader } from './postmark';
-import { type EmailMessage, type EmailSender, type HttpCall, postOrUnclear, type SendResult } from './provider';
+import { type HttpCall } from '../http';
+import { type EmailMessage, type EmailSender, postOrUnclear, type SendResult } from './provider';
 
 /** Errors after which no message can go through this account, region or configuration set. */
 const ACCOUNT_ERRORS = new Set([
