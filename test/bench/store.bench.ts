@@ -21,6 +21,7 @@ const { parseEvent } = load('./dist/nodes/shared/events/model.js') as typeof imp
 const { PostgresDriver } = load('./dist/nodes/shared/store/postgres-driver.js') as typeof import('../../nodes/shared/store/postgres-driver.ts');
 const { SqliteDriver } = load('./dist/nodes/shared/store/sqlite-driver.js') as typeof import('../../nodes/shared/store/sqlite-driver.ts');
 const { RetargetingStore } = load('./dist/nodes/shared/store/store.js') as typeof import('../../nodes/shared/store/store.ts');
+const { insertRows, json } = load('./dist/nodes/shared/store/sql.js') as typeof import('../../nodes/shared/store/sql.ts');
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BATCH = 100;
@@ -53,6 +54,17 @@ function makeEvent(n: number): TrackedEvent {
 	const parsed = parseEvent(raw);
 	if (!parsed.ok) throw new Error(JSON.stringify(parsed.errors));
 	return parsed.event;
+}
+
+interface Lookups {
+	/** The first pass, right after the appends filled the cache with event pages. */
+	cold: number;
+	/** The same look-ups again, their pages now in the cache: what the look-up itself costs. */
+	warm: number;
+}
+
+async function lookups(store: Store): Promise<Lookups> {
+	return { cold: await lookupsPerSecond(store), warm: await lookupsPerSecond(store) };
 }
 
 async function lookupsPerSecond(store: Store): Promise<number> {
@@ -102,23 +114,54 @@ async function append(store: Store, from: number, to: number, callers: number, o
 	return (to - from) / (busyMs / 1000);
 }
 
-async function bench(name: string, store: Store): Promise<void> {
+/**
+ * The floor under any store of these events: the same rows the store wrote to rt_events (same
+ * profile ids, same JSON bodies), appended to an empty store of the same schema, 100 a transaction,
+ * with nothing else (no dedup read, no identity, profiles, carts or touchpoints). Returns events/s.
+ */
+async function eventsTableAlone(source: Store, target: Store): Promise<number> {
+	await target.migrate();
+	const links = await source.driver.all<{ value: string; profile_id: string }>("SELECT value, profile_id FROM rt_identities WHERE kind = 'anonymousId'");
+	const profileOf = new Map(links.map((link) => [link.value, link.profile_id]));
+	let busyMs = 0;
+	for (let start = 0; start < TOTAL; start += BATCH) {
+		const rows = Array.from({ length: Math.min(BATCH, TOTAL - start) }, (_, i) => {
+			const event = makeEvent(start + i);
+			const profileId = profileOf.get(event.anonymousId ?? '');
+			if (!profileId) throw new Error(`no profile for ${event.anonymousId}`);
+			return [event.messageId, profileId, event.type, event.event, event.anonymousId, event.userId, event.timestamp, event.receivedAt, json(event)];
+		});
+		const t0 = performance.now();
+		await target.driver.transaction(async (tx) => {
+			await insertRows(tx, 'INSERT INTO rt_events (message_id, profile_id, type, event, anonymous_id, user_id, timestamp, received_at, body)', rows);
+		});
+		busyMs += performance.now() - t0;
+	}
+	return TOTAL / (busyMs / 1000);
+}
+
+async function bench(name: string, store: Store, bare: Store): Promise<void> {
 	await store.migrate();
-	let lookupsAt10 = 0;
+	let lookupsAt10: Lookups = { cold: 0, warm: 0 };
 	const rate = await append(store, 0, TOTAL, 1, async (end) => {
-		if (end === TOTAL / 10) lookupsAt10 = await lookupsPerSecond(store);
+		if (end === TOTAL / 10) lookupsAt10 = await lookups(store);
 	});
-	const lookupsAt100 = await lookupsPerSecond(store);
+	const lookupsAt100 = await lookups(store);
 	const extra = TOTAL / 10;
 	const concurrent = await append(store, TOTAL, TOTAL + extra, CALLERS);
 	const [{ n }] = await store.driver.all<{ n: number }>('SELECT COUNT(*) AS n FROM rt_events');
 	if (Number(n) !== TOTAL + extra) throw new Error(`the store holds ${n} events, expected ${TOTAL + extra}`);
+	const floor = await eventsTableAlone(store, bare);
 	const fmt = (x: number) => Math.round(x).toLocaleString('en');
 	process.stdout.write(
 		[
 			`${name}: ${fmt(TOTAL)} events appended in batches of ${BATCH}, one caller: ${fmt(rate)} events/s`,
+			`${name}: the same rows into rt_events alone (same schema and indexes, ${BATCH} a transaction, no store logic): ${fmt(floor)} events/s; the store runs at ${((rate / floor) * 100).toFixed(0)} % of it`,
 			`${name}: ${fmt(extra)} more events in batches of ${BATCH} from ${CALLERS} concurrent callers (batches share commits): ${fmt(concurrent)} events/s`,
-			`${name}: profile look-ups at ${fmt(TOTAL / 10)} stored events: ${fmt(lookupsAt10)}/s; at ${fmt(TOTAL)}: ${fmt(lookupsAt100)}/s (ratio ${(lookupsAt100 / lookupsAt10).toFixed(2)})`,
+			...(['cold', 'warm'] as const).map(
+				(pass) =>
+					`${name}: profile look-ups (${pass}) at ${fmt(TOTAL / 10)} stored events: ${fmt(lookupsAt10[pass])}/s; at ${fmt(TOTAL)}: ${fmt(lookupsAt100[pass])}/s (ratio ${(lookupsAt100[pass] / lookupsAt10[pass]).toFixed(2)})`,
+			),
 		].join('\n') + '\n',
 	);
 }
@@ -127,22 +170,28 @@ async function main(): Promise<void> {
 	if (backends.includes('sqlite')) {
 		const dir = mkdtempSync(path.join(tmpdir(), 'rt-bench-'));
 		const store = new RetargetingStore(new SqliteDriver(path.join(dir, 'bench.sqlite')));
+		const bare = new RetargetingStore(new SqliteDriver(path.join(dir, 'events-alone.sqlite')));
 		try {
-			await bench('SQLite', store);
+			await bench('SQLite', store, bare);
 		} finally {
 			await store.close();
+			await bare.close();
 			rmSync(dir, { recursive: true, force: true });
 		}
 	}
 	if (backends.includes('postgres')) {
 		await ensurePostgres();
 		const schema = uniqueSchema();
+		const bareSchema = uniqueSchema();
 		const store = new RetargetingStore(new PostgresDriver({ connectionString: TEST_PG_URL, schema }));
+		const bare = new RetargetingStore(new PostgresDriver({ connectionString: TEST_PG_URL, schema: bareSchema }));
 		try {
-			await bench('PostgreSQL', store);
+			await bench('PostgreSQL', store, bare);
 		} finally {
 			await store.close();
+			await bare.close();
 			await dropSchema(schema);
+			await dropSchema(bareSchema);
 		}
 	}
 }

@@ -2,7 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
+import { type N8nInstance, type WorkflowJson, webhookNode } from '../harness/n8n.ts';
 import { startTestInstance } from '../harness/instance.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { BrevoStandIn } from '../harness/brevo-stand-in.ts';
@@ -175,15 +175,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		await n8n.publishWorkflow({
 			name: `${provider} send`,
 			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Webhook',
-					type: 'n8n-nodes-base.webhook',
-					typeVersion: 2,
-					position: [0, 0],
-					webhookId: randomUUID(),
-					parameters: { httpMethod: 'POST', path: webhookPath, responseMode: 'lastNode', options: {} },
-				},
+				webhookNode(webhookPath, 'lastNode'),
 				{
 					id: randomUUID(),
 					name: 'ESP Send',

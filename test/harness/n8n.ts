@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
@@ -31,6 +31,19 @@ export interface WorkflowJson {
 	nodes: Array<Record<string, unknown> & { name: string; type: string }>;
 	connections: Record<string, unknown>;
 	settings?: Record<string, unknown>;
+}
+
+/** n8n's Webhook node (v2) on POST `webhookPath`, answering at once or with the last node's output. */
+export function webhookNode(webhookPath: string, responseMode: 'onReceived' | 'lastNode'): WorkflowJson['nodes'][number] {
+	return {
+		id: randomUUID(),
+		name: 'Webhook',
+		type: 'n8n-nodes-base.webhook',
+		typeVersion: 2,
+		position: [0, 0],
+		webhookId: randomUUID(),
+		parameters: { httpMethod: 'POST', path: webhookPath, responseMode, options: {} },
+	};
 }
 
 export interface Execution {
