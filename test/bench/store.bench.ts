@@ -21,7 +21,8 @@ const { parseEvent } = load('./dist/nodes/shared/events/model.js') as typeof imp
 const { PostgresDriver } = load('./dist/nodes/shared/store/postgres-driver.js') as typeof import('../../nodes/shared/store/postgres-driver.ts');
 const { SqliteDriver } = load('./dist/nodes/shared/store/sqlite-driver.js') as typeof import('../../nodes/shared/store/sqlite-driver.ts');
 const { RetargetingStore } = load('./dist/nodes/shared/store/store.js') as typeof import('../../nodes/shared/store/store.ts');
-const { insertRows, json } = load('./dist/nodes/shared/store/sql.js') as typeof import('../../nodes/shared/store/sql.ts');
+const { insertRows } = load('./dist/nodes/shared/store/sql.js') as typeof import('../../nodes/shared/store/sql.ts');
+const { EVENTS_INSERT, eventRow } = load('./dist/nodes/shared/store/append.js') as typeof import('../../nodes/shared/store/append.ts');
 
 const TOTAL = Number(process.env.BENCH_EVENTS ?? 1_000_000);
 const BATCH = 100;
@@ -129,11 +130,11 @@ async function eventsTableAlone(source: Store, target: Store): Promise<number> {
 			const event = makeEvent(start + i);
 			const profileId = profileOf.get(event.anonymousId ?? '');
 			if (!profileId) throw new Error(`no profile for ${event.anonymousId}`);
-			return [event.messageId, profileId, event.type, event.event, event.anonymousId, event.userId, event.timestamp, event.receivedAt, json(event)];
+			return eventRow(event, profileId);
 		});
 		const t0 = performance.now();
 		await target.driver.transaction(async (tx) => {
-			await insertRows(tx, 'INSERT INTO rt_events (message_id, profile_id, type, event, anonymous_id, user_id, timestamp, received_at, body)', rows);
+			await insertRows(tx, EVENTS_INSERT, rows);
 		});
 		busyMs += performance.now() - t0;
 	}

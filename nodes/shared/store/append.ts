@@ -41,6 +41,13 @@ interface Refund {
 	status: 'refunded' | 'cancelled';
 }
 
+export const EVENTS_INSERT = 'INSERT INTO rt_events (message_id, profile_id, type, event, anonymous_id, user_id, timestamp, received_at, body)';
+
+/** An event's row in rt_events, in the order of EVENTS_INSERT's columns. */
+export function eventRow(event: TrackedEvent, profileId: string): SqlValue[] {
+	return [event.messageId, profileId, event.type, event.event, event.anonymousId, event.userId, event.timestamp, event.receivedAt, json(event)];
+}
+
 function isCartEvent(event: TrackedEvent): boolean {
 	return event.type === 'track' && (CART_EVENTS as readonly (string | null)[]).includes(event.event);
 }
@@ -102,17 +109,7 @@ export class BatchAppender {
 		await this.prefetch(fresh);
 		for (const event of fresh) {
 			const profileId = await this.resolveIdentity(event);
-			this.pending.events.push([
-				event.messageId,
-				profileId,
-				event.type,
-				event.event,
-				event.anonymousId,
-				event.userId,
-				event.timestamp,
-				event.receivedAt,
-				json(event),
-			]);
+			this.pending.events.push(eventRow(event, profileId));
 			this.collectDelta(profileId, event);
 			await this.recordCommerce(profileId, event);
 			this.recordTouchpoint(profileId, event);
@@ -365,11 +362,7 @@ export class BatchAppender {
 		this.pending = { profiles: [], identities: [], events: [], conversions: [], touchpoints: [], refunds: [] };
 		await insertRows(this.tx, 'INSERT INTO rt_profiles (id, user_id, email, traits, consent, first_seen, last_seen)', profiles);
 		await insertRows(this.tx, 'INSERT INTO rt_identities (kind, value, profile_id, linked_at)', identities, 'ON CONFLICT (kind, value) DO NOTHING');
-		await insertRows(
-			this.tx,
-			'INSERT INTO rt_events (message_id, profile_id, type, event, anonymous_id, user_id, timestamp, received_at, body)',
-			events,
-		);
+		await insertRows(this.tx, EVENTS_INSERT, events);
 		const carts = [...this.dirtyCarts].map((id) => this.carts.get(id)).filter((cart): cart is Cart => !!cart);
 		this.dirtyCarts.clear();
 		await insertRows(
