@@ -65,6 +65,30 @@ describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 			expect((await store.findProfile({ anonymousId: 'c-1' }))?.eventCount).toBe(40);
 		});
 
+		it('keeps one person, one cart and one copy of each event when several processes append for the same new visitors at once', async () => {
+			// Each store has its own connection(s), as each n8n process (main, workers) has: only the database orders them.
+			const processes = [store, await fixture.open(), await fixture.open()];
+			const visitors = Array.from({ length: 30 }, (_, i) => `race-${i}`);
+			const replayed = ev({ type: 'track', event: 'Product Viewed', anonymousId: 'race-replayed' });
+			const batches = processes.map(() => [
+				...visitors.map((v) => ev({ type: 'track', event: 'Product Added', anonymousId: v, properties: { cart_id: `cart-${v}`, product_id: 'p1', price: 10 } })),
+				replayed,
+			]);
+			const results = await Promise.all(processes.map(async (s, i) => await s.appendEvents(batches[i])));
+
+			expect(results.map((r) => r.duplicates.length).sort()).toEqual([0, 1, 1]);
+			for (const v of visitors) {
+				const profile = await store.findProfile({ anonymousId: v });
+				expect(profile?.eventCount).toBe(3);
+				expect(await store.history(profile!.id)).toHaveLength(3);
+				expect((await store.getCart(`cart-${v}`))?.items).toEqual([expect.objectContaining({ productId: 'p1', quantity: 3 })]);
+			}
+			const [{ n }] = await store.driver.all<{ n: number }>('SELECT COUNT(*) AS n FROM rt_profiles');
+			expect(Number(n)).toBe(visitors.length + 1);
+			const [{ events }] = await store.driver.all<{ events: number }>('SELECT COUNT(*) AS events FROM rt_events');
+			expect(Number(events)).toBe(visitors.length * 3 + 1);
+		});
+
 		it('treats a replayed messageId as a duplicate and changes nothing', async () => {
 			const first = ev({ type: 'track', event: 'Product Viewed', anonymousId: 'a-1', properties: { product_id: 'p1' } });
 			await store.appendEvents([first]);
@@ -270,6 +294,20 @@ describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 			}
 			expect(await store.findProfile({ userId: 'keep-me' })).toMatchObject({ eventCount: 1 });
 			expect(await store.eraseProfile({ userId: 'erase-me' })).toBeUndefined();
+		});
+
+		it('leaves no row of an erased person behind while another process is appending their events', async () => {
+			const tracker = await fixture.open();
+			await store.appendEvents([ev({ type: 'identify', anonymousId: 'busy', traits: { email: 'busy@example.com' } })]);
+			for (let round = 0; round < 10; round++) {
+				const batch = Array.from({ length: 5 }, () => ev({ type: 'track', event: 'Product Added', anonymousId: 'busy', properties: { cart_id: 'c-busy', product_id: 'p1' } }));
+				await Promise.all([tracker.appendEvents(batch), store.eraseProfile({ anonymousId: 'busy' })]);
+			}
+			// Events that came after an erasure start a new profile; none may point at an erased one.
+			for (const table of PERSONAL_TABLES) {
+				const [{ n }] = await store.driver.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} t WHERE NOT EXISTS (SELECT 1 FROM rt_profiles p WHERE p.id = t.profile_id)`);
+				expect({ table, orphans: Number(n) }).toEqual({ table, orphans: 0 });
+			}
 		});
 	});
 

@@ -5,6 +5,7 @@ import {
 	type Identity,
 	identitiesOf,
 	identityKey,
+	lockIdentities,
 	lookupProfileIds,
 	mergeProfileRows,
 } from './identity';
@@ -92,6 +93,7 @@ export class BatchAppender {
 	}
 
 	async append(events: TrackedEvent[]): Promise<AppendResult> {
+		await lockIdentities(this.tx);
 		const seen = new Set(
 			(await selectIn<{ message_id: string }>(this.tx, 'SELECT message_id FROM rt_events WHERE message_id IN (?*)', events.map((e) => e.messageId))).map(
 				(row) => row.message_id,

@@ -5,7 +5,7 @@ import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './aba
 import { type AppendResult, BatchAppender } from './append';
 import type { Cart } from './carts';
 import type { SqlDriver } from './driver';
-import { type Identity, identityKey, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
+import { type Identity, identityKey, lockIdentities, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
 import { GroupCommit } from './group-commit';
 import { migrate } from './migrations';
 import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart, toProfileFields } from './rows';
@@ -143,11 +143,14 @@ export class RetargetingStore {
 
 	/** Merges two people known to be one; the first keeps its id. */
 	async mergeProfiles(keep: ProfileRef, drop: ProfileRef): Promise<Profile | undefined> {
-		const keepId = await this.profileIdOf(this.driver, keep);
-		const dropId = await this.profileIdOf(this.driver, drop);
-		if (!keepId || !dropId) return undefined;
-		if (keepId !== dropId) await this.driver.transaction(async (tx) => await mergeProfileRows(tx, keepId, dropId));
-		return await this.findProfile({ profileId: keepId });
+		const keepId = await this.driver.transaction(async (tx) => {
+			await lockIdentities(tx);
+			const [keptId, droppedId] = [await this.profileIdOf(tx, keep), await this.profileIdOf(tx, drop)];
+			if (!keptId || !droppedId) return undefined;
+			if (keptId !== droppedId) await mergeProfileRows(tx, keptId, droppedId);
+			return keptId;
+		});
+		return keepId ? await this.findProfile({ profileId: keepId }) : undefined;
 	}
 
 	/** Suppressed people get no email and are pushed to no audience, whatever their consent says. */
@@ -182,9 +185,10 @@ export class RetargetingStore {
 
 	/** Right to erasure: every row about the person, in every table, in one transaction. */
 	async eraseProfile(ref: ProfileRef): Promise<Record<string, number> | undefined> {
-		const profileId = await this.profileIdOf(this.driver, ref);
-		if (!profileId) return undefined;
 		return await this.driver.transaction(async (tx) => {
+			await lockIdentities(tx);
+			const profileId = await this.profileIdOf(tx, ref);
+			if (!profileId) return undefined;
 			const deleted: Record<string, number> = {};
 			for (const table of PERSONAL_TABLES) {
 				deleted[table] = await tx.run(`DELETE FROM ${table} WHERE profile_id = ?`, [profileId]);
