@@ -17,6 +17,18 @@ export interface HttpAnswer {
 /** One HTTP call through n8n, authenticated by the credential. */
 export type HttpCall = (request: HttpRequest) => Promise<HttpAnswer>;
 
+/**
+ * The longest a run waits when a provider or partner asks it to (Retry-After, a rate-limit reset).
+ * Asked for longer (a daily quota resets in hours), the run does not try again: the items fail with
+ * the wait in their reason and a later run sends them, instead of an n8n execution held for hours.
+ */
+export const LONGEST_ASKED_WAIT_MS = 60_000;
+
+/** The reason of a failure whose retry was asked for later than a run waits. */
+export function askedToWaitTooLong(reason: string, waitMs: number): string {
+	return `${reason}; asked to wait ${Math.ceil(waitMs / 1000)} s, longer than a run waits (${LONGEST_ASKED_WAIT_MS / 1000} s): run again later`;
+}
+
 /** Seconds of a Retry-After header, as milliseconds. */
 export function retryAfterMs(headers: Record<string, unknown>): number | undefined {
 	const value = Number(headers['retry-after']);

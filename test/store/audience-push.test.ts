@@ -139,6 +139,20 @@ describe.each(BACKENDS)('Banner Partner Push against local partner stand-ins on 
 		expect(standIn.shapeErrors).toEqual([]);
 	});
 
+	it('does not hold the run when a partner asks to wait longer than a minute: the people fail with the wait, and a later push adds them', async () => {
+		await people(2);
+		const meta = standIns.get('meta')!;
+		meta.failNext.push({ status: 429, headers: { 'retry-after': '3600' } });
+		const later = await push('meta', 'add', [0, 1]);
+		expect(later.outcomes.map((o) => [o.status, o.reason])).toEqual(
+			Array(2).fill(['failed', expect.stringMatching(/; asked to wait 3600 s, longer than a run waits \(60 s\): run again later$/)]),
+		);
+		expect([later.calls, meta.members('aud-1').size]).toEqual([1, 0]);
+		const again = await push('meta', 'add', [0, 1]);
+		expect(again.outcomes.map((o) => o.status)).toEqual(['added', 'added']);
+		expect(meta.members('aud-1').size).toBe(2);
+	});
+
 	it('retries 429 (after Retry-After) and 5xx; LinkedIn refuses one person of a batch and the others pass', async () => {
 		await people(3);
 		const tiktok = standIns.get('tiktok')!;

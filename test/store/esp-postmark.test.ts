@@ -48,6 +48,18 @@ describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_na
 		expect(await statuses()).toEqual({ 'wf:ada@example.com:1': 'sent', 'wf:bo@example.com:1': 'failed' });
 	});
 
+	it('does not hold the run when Postmark asks to wait longer than a minute: the email fails with the wait, and a later run sends it once', async () => {
+		await people(['ada@example.com']);
+		ctx.standIn.failNext.push({ status: 429, headers: { 'retry-after': '7200' } });
+		const [later] = await sendEmails(ctx.store.driver, new PostmarkSender(http(ctx.standIn.token), { messageStream: 'outbound' }), [item('ada@example.com')], settings, T);
+		expect(later).toMatchObject({ status: 'failed', attempts: 1 });
+		expect(later.reason).toMatch(/^Postmark 429.*; asked to wait 7200 s, longer than a run waits \(60 s\): run again later$/);
+		const [sent] = await sendEmails(ctx.store.driver, new PostmarkSender(http(ctx.standIn.token), { messageStream: 'outbound' }), [item('ada@example.com')], settings, T);
+		expect(sent).toMatchObject({ status: 'sent', attempts: 1 });
+		expect(ctx.standIn.requests).toHaveLength(2);
+		expect(await statuses()).toEqual({ 'wf:ada@example.com:1': 'sent' });
+	});
+
 	it('a refused server token stops the run and keeps nothing reserved', async () => {
 		await people(['ada@example.com']);
 		await expect(sendEmails(ctx.store.driver, new PostmarkSender(http('wrong'), { messageStream: 'outbound' }), [item('ada@example.com')], settings, T)).rejects.toThrow(

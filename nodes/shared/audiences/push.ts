@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { HttpAnswer, HttpCall, HttpRequest } from '../http';
+import { askedToWaitTooLong, type HttpAnswer, type HttpCall, type HttpRequest, LONGEST_ASKED_WAIT_MS } from '../http';
 import type { PersonInput } from '../segments/filter';
 import { audienceMembers, audiencesOf, recordAudienceChanges, syncPlan } from '../store/audiences';
 import type { SqlDriver } from '../store/driver';
@@ -79,7 +79,9 @@ async function send(http: HttpCall, partner: AudiencePartner, call: HttpRequest,
 		const results = partner.results(answer, count);
 		const again = results.filter((r): r is Extract<CallResult, { ok: false }> => !r.ok && r.retryable);
 		if (again.length === 0 || again.length < results.length || attempt >= policy.attempts) return { results, calls: attempt };
-		await sleep(Math.max(policy.baseDelayMs * 2 ** (attempt - 1), ...again.map((r) => r.retryAfterMs ?? 0)));
+		const asked = Math.max(0, ...again.map((r) => r.retryAfterMs ?? 0));
+		if (asked > LONGEST_ASKED_WAIT_MS) return { results: results.map((r) => (r.ok ? r : { ...r, reason: askedToWaitTooLong(r.reason, asked) })), calls: attempt };
+		await sleep(Math.max(policy.baseDelayMs * 2 ** (attempt - 1), asked));
 	}
 }
 

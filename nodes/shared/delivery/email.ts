@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { askedToWaitTooLong, LONGEST_ASKED_WAIT_MS } from '../http';
 import { pathValue } from '../segments/evaluate';
 import { type PersonInput, SegmentRouter } from '../segments/filter';
 import type { Condition } from '../segments/rules';
@@ -239,16 +240,23 @@ async function deliver(sender: EmailSender, messages: EmailMessage[], policy: { 
 	for (let attempt = 1; pending.length > 0; attempt++) {
 		const results = await sender.sendBatch(pending.map((i) => messages[i]));
 		const again: number[] = [];
-		let wait = policy.baseDelayMs * 2 ** (attempt - 1);
+		let asked = 0;
 		results.forEach((result, k) => {
 			delivered[pending[k]] = { result, attempts: attempt };
 			if (!result.ok && result.retryable && attempt < policy.attempts) {
 				again.push(pending[k]);
-				wait = Math.max(wait, result.retryAfterMs ?? 0);
+				asked = Math.max(asked, result.retryAfterMs ?? 0);
 			}
 		});
 		if (again.length === 0 || results.some((r) => !r.ok && r.fatal)) break;
-		await sleep(wait);
+		if (asked > LONGEST_ASKED_WAIT_MS) {
+			for (const i of again) {
+				const { result } = delivered[i];
+				if (!result.ok) delivered[i] = { ...delivered[i], result: { ...result, reason: askedToWaitTooLong(result.reason, asked) } };
+			}
+			break;
+		}
+		await sleep(Math.max(policy.baseDelayMs * 2 ** (attempt - 1), asked));
 		pending = again;
 	}
 	return delivered;
