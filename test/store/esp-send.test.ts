@@ -146,6 +146,18 @@ describe.each(BACKENDS)('ESP Send over SMTP on %s', (_name, makeFixture) => {
 		expect(smtp.messages.map((m) => m.to[0])).toEqual(['silent@example.com', 'ada@example.com', 'ada@example.com', 'grey@example.com']);
 	});
 
+	it('holds the frequency cap when several processes send to one person at once', async () => {
+		const capped = settings({ cap: { max: 1, withinHours: 24 } });
+		// Three n8n processes, each with its own connection to the store, run the same campaign's other steps for Ada.
+		const processes = [store, await fixture.open(), await fixture.open()];
+		const outcomes = await Promise.all(processes.map(async (s, i) => (await sendEmails(s.driver, sender, [item('ada', i + 1)], capped, T))[0]));
+		expect(outcomes.map((o) => o.status).sort()).toEqual(['sent', 'skipped', 'skipped']);
+		expect(outcomes.filter((o) => o.status === 'skipped').map((o) => o.reason)).toEqual(Array(2).fill('frequency cap: 1 email(s) within 24 h already'));
+		expect(smtp.messages.map((m) => m.to[0])).toEqual(['ada@example.com']);
+		const [{ n }] = await store.driver.all<{ n: number }>("SELECT COUNT(*) AS n FROM rt_sends WHERE status <> 'failed'");
+		expect(Number(n)).toBe(1);
+	});
+
 	it('does not retry a permanent refusal, retries a temporary one, and a failed send can be retried later', async () => {
 		smtp.greylist.set('grey@example.com', 2);
 		const outcomes = await sendEmails(store.driver, sender, [item('bouncer'), item('grey')], settings(), T);

@@ -7,7 +7,7 @@ import { type PersonInput, SegmentRouter } from '../segments/filter';
 import type { Condition } from '../segments/rules';
 import type { SqlDriver } from '../store/driver';
 import type { ProfileFields } from '../store/rows';
-import { confirmSends, releaseSends, reserveSends, type SendRecord } from './ledger';
+import { confirmSends, releaseSends, reserveSends, type SendCap, type SendRecord } from './ledger';
 import { productsBlock, renderTemplate, textOfHtml, trackedLink } from './render';
 import type { EmailMessage, EmailSender, SendResult } from './provider';
 
@@ -28,7 +28,7 @@ export interface EmailSettings {
 	/** The provider, as utm_source of links and source of the touchpoint. */
 	source: string;
 	requireExplicitConsent: boolean;
-	cap?: { max: number; withinHours: number };
+	cap?: SendCap;
 	/** Everything goes to this address instead, and nothing is recorded. */
 	testAddress?: string;
 	/** Render only: nothing is sent or recorded. */
@@ -70,7 +70,7 @@ function firstName(profile: ProfileFields): string {
 /** One plain address: no list, no display name, no spaces (an address from a form can hold several). */
 const SINGLE_ADDRESS = /^[^\s@,;<>"]+@[^\s@,;<>"]+\.[^\s@,;<>"]+$/;
 
-const capReason = (cap: { max: number; withinHours: number }) => `frequency cap: ${cap.max} email(s) within ${cap.withinHours} h already`;
+const capReason = (cap: SendCap) => `frequency cap: ${cap.max} email(s) within ${cap.withinHours} h already`;
 
 /**
  * Why the guard refused a person, in a marketer's words. The guard's conditions are tried in order
@@ -119,7 +119,7 @@ export async function sendEmails(
 		planned.push({ index: i, record: { key, profileId: r.profile.id, channel: 'email', campaign: settings.campaign || null, step }, profile: r.profile });
 	});
 
-	const reservations = live ? await reserveSends(db, planned.map((p) => p.record), new Date(now)) : undefined;
+	const reservations = live ? await reserveSends(db, planned.map((p) => p.record), new Date(now), settings.cap) : undefined;
 	const confirmations: Parameters<typeof confirmSends>[1] = [];
 	// Keys reserved here and not yet handed to the provider: given back if the run stops.
 	const untouched = new Set(planned.filter((p) => reservations?.get(p.record.key) === 'reserved').map((p) => p.record.key));
@@ -129,6 +129,11 @@ export async function sendEmails(
 		const reservation = reservations?.get(record.key);
 		if (reservation === 'sent') {
 			outcome.reason = 'already sent (same idempotency key)';
+			continue;
+		}
+		if (reservation === 'capped' && settings.cap) {
+			// Another run sent to the person after this one checked the cap.
+			outcome.reason = capReason(settings.cap);
 			continue;
 		}
 		if (reservation === 'pending') {

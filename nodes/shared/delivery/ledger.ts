@@ -1,5 +1,5 @@
 import type { SqlDriver } from '../store/driver';
-import { insertRows, placeholders } from '../store/sql';
+import { insertRows, placeholders, selectIn, takeTurns } from '../store/sql';
 
 /** One planned send, as recorded in `rt_sends` before the provider is called. */
 export interface SendRecord {
@@ -15,19 +15,32 @@ export interface SendRecord {
  * - `reserved`: this run may send (a new key, or one whose earlier send failed);
  * - `sent`: an earlier run sent it;
  * - `pending`: an earlier run reserved it and never confirmed (it may or may not have reached the
- *   provider): not sent again, so a crash can never cause a double.
+ *   provider): not sent again, so a crash can never cause a double;
+ * - `capped`: the person already has as many sends of the channel as the cap allows.
  */
-export type Reservation = 'reserved' | 'sent' | 'pending';
+export type Reservation = 'reserved' | 'sent' | 'pending' | 'capped';
+
+/** At most `max` sends of a channel to a person within `withinHours`; a failed send does not count. */
+export interface SendCap {
+	max: number;
+	withinHours: number;
+}
 
 /**
  * Reserves each key before the provider is called, in one transaction. A key is taken by an
  * insert that does nothing on conflict, or by turning a failed send back to pending, so two
- * executions racing on one key never both get `reserved`.
+ * executions racing on one key never both get `reserved`. With a cap, the reservations of every
+ * process take turns, so that runs sending to one person at once cannot all pass it.
  */
-export async function reserveSends(db: SqlDriver, records: SendRecord[], now = new Date()): Promise<Map<string, Reservation>> {
+export async function reserveSends(db: SqlDriver, records: SendRecord[], now = new Date(), cap?: SendCap): Promise<Map<string, Reservation>> {
 	const outcome = new Map<string, Reservation>();
 	await db.transaction(async (tx) => {
+		const overCap = cap ? await capCounter(tx, records, cap, now) : () => false;
 		for (const r of records) {
+			if (overCap(r)) {
+				outcome.set(r.key, 'capped');
+				continue;
+			}
 			const inserted = await tx.run(
 				`INSERT INTO rt_sends (idempotency_key, profile_id, channel, campaign, step, status, created_at)
 				 VALUES (?, ?, ?, ?, ?, 'pending', ?) ON CONFLICT (idempotency_key) DO NOTHING`,
@@ -50,6 +63,38 @@ export async function reserveSends(db: SqlDriver, records: SendRecord[], now = n
 		}
 	});
 	return outcome;
+}
+
+/**
+ * Tells, record by record, whether reserving it would pass the person's cap for its channel,
+ * counting the sends stored in the window and those reserved before it in this transaction. Keys
+ * already sent or pending are not new sends and are left to the ledger.
+ */
+async function capCounter(tx: SqlDriver, records: SendRecord[], cap: SendCap, now: Date): Promise<(record: SendRecord) => boolean> {
+	await takeTurns(tx, 'rt_sends');
+	const since = new Date(now.getTime() - cap.withinHours * 3_600_000).toISOString();
+	const counts = new Map<string, number>();
+	const personal = (profileId: string, channel: string) => `${profileId}\n${channel}`;
+	const stored = await selectIn<{ profile_id: string; channel: string; n: number }>(
+		tx,
+		"SELECT profile_id, channel, COUNT(*) AS n FROM rt_sends WHERE status <> 'failed' AND created_at >= ? AND profile_id IN (?*) GROUP BY profile_id, channel",
+		records.map((r) => r.profileId),
+		[since],
+	);
+	for (const row of stored) counts.set(personal(row.profile_id, row.channel), Number(row.n));
+	const taken = new Set(
+		(await selectIn<{ idempotency_key: string }>(tx, "SELECT idempotency_key FROM rt_sends WHERE status <> 'failed' AND idempotency_key IN (?*)", records.map((r) => r.key))).map(
+			(row) => row.idempotency_key,
+		),
+	);
+	return (record) => {
+		if (taken.has(record.key)) return false;
+		const key = personal(record.profileId, record.channel);
+		const count = counts.get(key) ?? 0;
+		if (count >= cap.max) return true;
+		counts.set(key, count + 1);
+		return false;
+	};
 }
 
 /**

@@ -5,13 +5,13 @@ import {
 	type Identity,
 	identitiesOf,
 	identityKey,
-	lockIdentities,
+	IDENTITY_TURN,
 	lookupProfileIds,
 	mergeProfileRows,
 } from './identity';
 import { timeOrderedId } from './ids';
 import { CART_COLUMNS, cartValues, type CartRow, toCart } from './rows';
-import { insertRows, json, parsed, selectIn } from './sql';
+import { insertRows, json, parsed, selectIn, takeTurns } from './sql';
 
 export interface AppendResult {
 	stored: Array<{ messageId: string; profileId: string }>;
@@ -93,7 +93,7 @@ export class BatchAppender {
 	}
 
 	async append(events: TrackedEvent[]): Promise<AppendResult> {
-		await lockIdentities(this.tx);
+		await takeTurns(this.tx, IDENTITY_TURN);
 		const seen = new Set(
 			(await selectIn<{ message_id: string }>(this.tx, 'SELECT message_id FROM rt_events WHERE message_id IN (?*)', events.map((e) => e.messageId))).map(
 				(row) => row.message_id,

@@ -30,13 +30,10 @@ export const PERSONAL_TABLES = [
 ] as const;
 
 /**
- * Makes the transaction's changes to who is who (appends, merges, erasure) take turns with those of
- * every other process. SQLite's write lock already does; PostgreSQL would otherwise run them side
- * by side, and two workers seeing one new visitor would each create a profile for them.
+ * The turn (see takeTurns) of the transactions that change who is who: appends, merges, erasure.
+ * Without it two workers seeing one new visitor would each create a profile for them.
  */
-export async function lockIdentities(tx: SqlDriver): Promise<void> {
-	if (tx.dialect === 'postgres') await tx.run("SELECT pg_advisory_xact_lock(hashtext('rt_identities'))");
-}
+export const IDENTITY_TURN = 'rt_identities';
 
 export function normalizeEmail(email: string): string {
 	return email.trim().toLowerCase();

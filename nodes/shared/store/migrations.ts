@@ -1,4 +1,5 @@
 import type { Dialect, SqlDriver } from './driver';
+import { takeTurns } from './sql';
 
 /**
  * The store's schema, one entry a version, never edited once released: a change is a new entry.
@@ -168,7 +169,7 @@ export async function migrate(driver: SqlDriver): Promise<number> {
 	});
 	for (const migration of MIGRATIONS) {
 		await driver.transaction(async (tx) => {
-			if (tx.dialect === 'postgres') await tx.run("SELECT pg_advisory_xact_lock(hashtext('rt_migrations'))");
+			await takeTurns(tx, 'rt_migrations');
 			const done = await tx.all('SELECT version FROM rt_migrations WHERE version = ?', [migration.version]);
 			if (done.length) return;
 			for (const statement of migration.up(tx.dialect).split(';').map((s) => s.trim()).filter(Boolean)) {

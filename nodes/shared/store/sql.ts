@@ -9,6 +9,16 @@ export function parsed<T>(value: unknown): T {
 	return (typeof value === 'string' ? JSON.parse(value) : value) as T;
 }
 
+/**
+ * Makes the transactions that name the same `turn` run one after another across every process, so
+ * that what one reads to decide (is this visitor known? is the cap reached?) still holds when it
+ * writes. SQLite's write lock already orders every writing transaction; PostgreSQL would run them
+ * side by side, so it takes an advisory lock until the transaction ends.
+ */
+export async function takeTurns(tx: SqlDriver, turn: string): Promise<void> {
+	if (tx.dialect === 'postgres') await tx.all('SELECT pg_advisory_xact_lock(hashtext(?))', [turn]);
+}
+
 export function placeholders(n: number): string {
 	return Array.from({ length: n }, () => '?').join(', ');
 }

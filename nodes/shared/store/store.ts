@@ -5,11 +5,11 @@ import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './aba
 import { type AppendResult, BatchAppender } from './append';
 import type { Cart } from './carts';
 import type { SqlDriver } from './driver';
-import { type Identity, identityKey, lockIdentities, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
+import { type Identity, IDENTITY_TURN, identityKey, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
 import { GroupCommit } from './group-commit';
 import { migrate } from './migrations';
 import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart, toProfileFields } from './rows';
-import { parsed } from './sql';
+import { parsed, takeTurns } from './sql';
 
 export type { AbandonmentRules, DueCart } from './abandonment';
 export type { AppendResult } from './append';
@@ -144,7 +144,7 @@ export class RetargetingStore {
 	/** Merges two people known to be one; the first keeps its id. */
 	async mergeProfiles(keep: ProfileRef, drop: ProfileRef): Promise<Profile | undefined> {
 		const keepId = await this.driver.transaction(async (tx) => {
-			await lockIdentities(tx);
+			await takeTurns(tx, IDENTITY_TURN);
 			const [keptId, droppedId] = [await this.profileIdOf(tx, keep), await this.profileIdOf(tx, drop)];
 			if (!keptId || !droppedId) return undefined;
 			if (keptId !== droppedId) await mergeProfileRows(tx, keptId, droppedId);
@@ -186,7 +186,7 @@ export class RetargetingStore {
 	/** Right to erasure: every row about the person, in every table, in one transaction. */
 	async eraseProfile(ref: ProfileRef): Promise<Record<string, number> | undefined> {
 		return await this.driver.transaction(async (tx) => {
-			await lockIdentities(tx);
+			await takeTurns(tx, IDENTITY_TURN);
 			const profileId = await this.profileIdOf(tx, ref);
 			if (!profileId) return undefined;
 			const deleted: Record<string, number> = {};
