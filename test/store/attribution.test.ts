@@ -50,6 +50,20 @@ describe.each(BACKENDS)('attribution in the store on %s', (_name, makeFixture) =
 			['o-ada', 120, 20],
 			['o-bo', 50, 50],
 		]);
+		// The people's own revenue (what monetary segments read) loses the refund; a cancelled order leaves the count.
+		expect(await store.findProfile({ userId: 'ada' })).toMatchObject({ revenue: 100, orderCount: 1 });
+		expect(await store.findProfile({ userId: 'bo' })).toMatchObject({ revenue: 0, orderCount: 0 });
+		await store.appendEvents([
+			ev(T0 + 41 * HOUR, { type: 'track', event: 'Order Refunded', userId: 'ada', properties: { order_id: 'o-ada', total: 500 } }),
+			ev(T0 + 5 * HOUR, { type: 'track', event: 'Order Cancelled', userId: 'bo', properties: { order_id: 'o-bo' } }),
+		]);
+		expect(await store.findProfile({ userId: 'ada' })).toMatchObject({ revenue: 0, orderCount: 1 });
+		expect(await store.findProfile({ userId: 'bo' })).toMatchObject({ revenue: 0, orderCount: 0 });
+		const again = await reportInput(store.driver, new Date(T0), new Date(T0 + 7 * DAY), 30 * DAY);
+		expect(again.conversions.map((c) => [c.orderId, c.revenue, c.refunded]).sort()).toEqual([
+			['o-ada', 120, 120],
+			['o-bo', 50, 50],
+		]);
 		const ada = await touchpointsOf(store.driver, [await idOf('ada')], new Date(T0));
 		expect(ada.get(await idOf('ada'))!.map((t) => [t.kind, t.clickId, t.campaign])).toEqual([
 			['visit', 'gclid:G1', null],

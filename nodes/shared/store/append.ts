@@ -383,22 +383,29 @@ export class BatchAppender {
 			'ON CONFLICT (order_id) DO NOTHING',
 		);
 		// After the orders of the same batch are in: a refund of an order never seen changes nothing.
-		for (const refund of refunds) {
-			if (refund.amount === undefined) await this.tx.run('UPDATE rt_conversions SET refunded = revenue, status = ? WHERE order_id = ?', [refund.status, refund.orderId]);
-			else {
-				await this.tx.run('UPDATE rt_conversions SET refunded = CASE WHEN refunded + ? > revenue THEN revenue ELSE refunded + ? END, status = ? WHERE order_id = ?', [
-					refund.amount,
-					refund.amount,
-					refund.status,
-					refund.orderId,
-				]);
-			}
-		}
+		for (const refund of refunds) await this.applyRefund(refund);
 		await insertRows(
 			this.tx,
 			'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',
 			touchpoints,
 		);
+	}
+
+	/**
+	 * Takes a refund's amount (never more than is left) or a cancelled order's revenue back, from the
+	 * order and from the person's revenue; a cancelled order also leaves their order count, once.
+	 */
+	private async applyRefund(refund: Refund): Promise<void> {
+		const [order] = await this.tx.all<{ profile_id: string; revenue: number; refunded: number; status: string }>(
+			'SELECT profile_id, revenue, refunded, status FROM rt_conversions WHERE order_id = ?',
+			[refund.orderId],
+		);
+		if (!order) return;
+		const [revenue, before] = [Number(order.revenue), Number(order.refunded)];
+		const refunded = refund.amount === undefined ? revenue : Math.min(revenue, before + refund.amount);
+		const cancelled = refund.status === 'cancelled' && order.status !== 'cancelled' ? 1 : 0;
+		await this.tx.run('UPDATE rt_conversions SET refunded = ?, status = ? WHERE order_id = ?', [refunded, refund.status, refund.orderId]);
+		await this.tx.run('UPDATE rt_profiles SET revenue = revenue - ?, order_count = order_count - ? WHERE id = ?', [refunded - before, cancelled, order.profile_id]);
 	}
 
 	/**
