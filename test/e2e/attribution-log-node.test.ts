@@ -30,13 +30,13 @@ describe('the Attribution Log node, run by n8n-core', () => {
 	const run = (parameters: Record<string, unknown>, items: INodeExecutionData[], continueOnFail = false) =>
 		runNodeTask({ nodeType: new AttributionLog(), parameters: parameters as INodeParameters, items, continueOnFail });
 
-	it('logs an email click, then a conversion whose credit rows sum to its revenue under each model; logging it again counts it once', async () => {
-		const [touched] = await runNode({
-			nodeType: new AttributionLog(),
-			parameters: { operation: 'logTouchpoint', personIdKind: 'email', personField: 'email', kind: 'email_clicked', campaign: 'cart-recovery', occurredAt: new Date(now - 2 * HOUR).toISOString() },
-			items: [{ json: { email: 'ADA@example.com' } }],
-		});
-		expect(touched[0].json.touchpoint).toMatchObject({ kind: 'email_clicked', campaign: 'cart-recovery', channel: null });
+	it('logs an email click, then a conversion whose credit rows sum to its revenue under each model; logging either again counts it once', async () => {
+		const click = { operation: 'logTouchpoint', personIdKind: 'email', personField: 'email', kind: 'email_clicked', campaign: 'cart-recovery', occurredAt: new Date(now - 2 * HOUR).toISOString() };
+		const [touched] = await runNode({ nodeType: new AttributionLog(), parameters: click, items: [{ json: { email: 'ADA@example.com' } }] });
+		expect(touched[0].json.touchpoint).toMatchObject({ kind: 'email_clicked', campaign: 'cart-recovery', channel: null, duplicate: false });
+		// A retried execution logs the same click again: it is a duplicate and the path below keeps one email click.
+		const [retried] = await runNode({ nodeType: new AttributionLog(), parameters: click, items: [{ json: { email: 'ada@example.com' } }] });
+		expect(retried[0].json.touchpoint).toMatchObject({ kind: 'email_clicked', duplicate: true });
 
 		const order = { json: { userId: 'ada', properties: { order_id: 'o-1', revenue: 80, currency: 'EUR' }, timestamp: new Date(now - HOUR).toISOString() } };
 		const conversion = { operation: 'logConversion', personIdKind: 'userId', personField: 'userId', models: ['lastTouch', 'linear', 'positionBased', 'markov'] };
@@ -54,6 +54,19 @@ describe('the Attribution Log node, run by n8n-core', () => {
 
 		const again = await run(conversion, [{ json: { ...order.json, properties: { order_id: 'o-1', revenue: 999 } } }]);
 		expect(again.outputs[0].filter((i) => i.json.model === 'lastTouch').map((i) => [i.json.duplicate, i.json.revenue])).toEqual([[true, 80]]);
+	});
+
+	it("keeps a touchpoint once per Touchpoint ID (the provider's event ID), in one run and across runs", async () => {
+		const store = await openEmbeddedStore();
+		await store.appendEvents([eventAt(now - 30 * HOUR, { type: 'identify', userId: 'cy' })]);
+		const opened = { operation: 'logTouchpoint', personIdKind: 'userId', personField: 'userId', kind: 'email_opened', campaign: 'winback', touchpointId: '={{ $json.event_id }}' };
+		const open = (eventId: string) => ({ json: { userId: 'cy', event_id: eventId } });
+		const { outputs } = await run(opened, [open('evt-1'), open('evt-1'), open('evt-2')]);
+		expect(outputs[0].map((i) => (i.json.touchpoint as { duplicate: boolean }).duplicate)).toEqual([false, true, false]);
+		const again = await run(opened, [open('evt-2'), open('evt-3')]);
+		expect(again.outputs[0].map((i) => (i.json.touchpoint as { duplicate: boolean }).duplicate)).toEqual([true, false]);
+		const [{ n }] = await store.driver.all<{ n: number }>("SELECT COUNT(*) AS n FROM rt_touchpoints WHERE kind = 'email_opened'");
+		expect(Number(n)).toBe(3);
 	});
 
 	it('reports the period as rows for a spreadsheet, or one summary with an HTML table', async () => {

@@ -1,7 +1,7 @@
 import { DEFAULT_CHANNEL_RULES, parseChannelRules } from '../../nodes/shared/attribution/channels.ts';
 import { buildReport } from '../../nodes/shared/attribution/report.ts';
 import { SegmentRouter } from '../../nodes/shared/segments/filter.ts';
-import { insertTouchpoints, recordConversions, reportInput, touchpointsOf } from '../../nodes/shared/store/attribution.ts';
+import { insertTouchpoints, logTouchpoints, recordConversions, reportInput, touchpointsOf } from '../../nodes/shared/store/attribution.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { eventAt } from '../harness/events.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
@@ -77,6 +77,17 @@ describe.each(BACKENDS)('attribution in the store on %s', (_name, makeFixture) =
 			['Paid Search', 50],
 		]);
 		expect(report.topPaths).toEqual([{ path: 'Paid Search > Email', conversions: 1, revenue: 100 }]);
+	});
+
+	it('a touchpoint is logged once per ID, when several processes log it at once too', async () => {
+		await store.appendEvents([ev(T0, { type: 'identify', userId: 'ada' })]);
+		const profileId = await idOf('ada');
+		const click = (id: string) => ({ id, profileId, kind: 'email_clicked', channel: null, source: 'esp', medium: 'email', campaign: 'nov', clickId: null, at: new Date(T0 + HOUR) });
+		const processes = [store, await fixture.open(), await fixture.open()];
+		const results = await Promise.all(processes.map(async (s) => await logTouchpoints(s.driver, [click('log:e-1'), click('log:e-2'), click('log:e-1')])));
+		expect(results.map((flags) => flags.join()).sort()).toEqual(['false,false,true', 'true,true,true', 'true,true,true']);
+		const path = (await touchpointsOf(store.driver, [profileId], new Date(T0))).get(profileId)!;
+		expect(path.map((t) => t.kind)).toEqual(['email_clicked', 'email_clicked']);
 	});
 
 	it('conversions are kept once per order ID; a second logging, in the same call or later, is reported as a duplicate', async () => {

@@ -1,7 +1,9 @@
+import { createHash } from 'node:crypto';
+
 import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, NodeOperationError } from 'n8n-workflow';
 
 import { CLICK_ID_PARAMS } from '../../shared/events/model';
-import { insertTouchpoints, type NewTouchpoint } from '../../shared/store/attribution';
+import { logTouchpoints, type NewTouchpoint } from '../../shared/store/attribution';
 import type { RetargetingStore } from '../../shared/store/store';
 import { peopleOf, timeOf } from './settings';
 
@@ -55,12 +57,33 @@ export const description: INodeProperties[] = [
 		displayOptions: show,
 		description: 'When it happened. Empty: now.',
 	},
+	{
+		displayName: 'Touchpoint ID',
+		name: 'touchpointId',
+		type: 'string',
+		default: '',
+		placeholder: 'e.g. {{ $json.event_id }}',
+		displayOptions: show,
+		description:
+			"The touchpoint's own ID at its source, such as the email provider's event ID. An ID logged before (a retried execution) records nothing and the item says duplicate. Empty: the touchpoint is known by its person, kind, fields and Occurred At, so the same one at the same time is kept once.",
+	},
 ];
 
-/** Records one touchpoint an item; an unknown person fails that item (or skips it with continue on fail). */
+/** The ID a touchpoint is stored under: the one given, else one made from all it says. */
+function touchpointKey(given: string | null, t: Omit<NewTouchpoint, 'id'>): string {
+	if (given) return `log:${given}`;
+	const fields = [t.profileId, t.kind, t.channel, t.source, t.medium, t.campaign, t.clickId, t.at.toISOString()];
+	return `log:auto:${createHash('sha256').update(JSON.stringify(fields)).digest('hex')}`;
+}
+
+/**
+ * Records one touchpoint an item, once per touchpoint ID; an unknown person fails that item (or
+ * skips it with continue on fail).
+ */
 export async function execute(this: IExecuteFunctions, items: INodeExecutionData[], store: RetargetingStore): Promise<INodeExecutionData[]> {
 	const personOf = await peopleOf(this, items, store);
-	const touchpoints: NewTouchpoint[] = [];
+	const touchpoints: Array<NewTouchpoint & { id: string }> = [];
+	const logged: IDataObject[] = [];
 	const out: INodeExecutionData[] = [];
 	items.forEach((item, i) => {
 		const text = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim() || null;
@@ -72,7 +95,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			}
 			const kind = String(this.getNodeParameter('kind', i, 'email_clicked'));
 			if (!KINDS.includes(kind)) throw new NodeOperationError(this.getNode(), `Kind: "${kind}" is not one of ${KINDS.join(', ')}`, { itemIndex: i });
-			const touchpoint: NewTouchpoint = {
+			const fields: Omit<NewTouchpoint, 'id'> = {
 				profileId,
 				kind,
 				channel: text('channel'),
@@ -82,13 +105,17 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 				clickId,
 				at: timeOf(this, this.getNodeParameter('occurredAt', i, ''), 'Occurred At', i),
 			};
+			const touchpoint = { ...fields, id: touchpointKey(text('touchpointId'), fields) };
+			const json: IDataObject = { ...touchpoint, at: touchpoint.at.toISOString() };
 			touchpoints.push(touchpoint);
-			out.push({ json: { ...item.json, touchpoint: { ...touchpoint, at: touchpoint.at.toISOString() } as unknown as IDataObject }, pairedItem: { item: i } });
+			logged.push(json);
+			out.push({ json: { ...item.json, touchpoint: json }, pairedItem: { item: i } });
 		} catch (error) {
 			if (!this.continueOnFail()) throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: i });
 			out.push({ json: { ...item.json, error: (error as Error).message }, pairedItem: { item: i } });
 		}
 	});
-	await insertTouchpoints(store.driver, touchpoints);
+	const duplicates = await logTouchpoints(store.driver, touchpoints);
+	logged.forEach((json, k) => (json.duplicate = duplicates[k]));
 	return out;
 }

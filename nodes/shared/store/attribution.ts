@@ -5,7 +5,7 @@
 import type { StoredTouchpoint } from '../attribution/channels';
 import { conversionKept, type ReportInput, type StoredConversion } from '../attribution/report';
 import type { SqlDriver, SqlValue } from './driver';
-import { insertRows, selectIn } from './sql';
+import { insertRows, selectIn, takeTurns } from './sql';
 
 export type Arm = 'treated' | 'holdout';
 
@@ -27,14 +27,36 @@ export async function armsOf(db: SqlDriver, campaign: string, profileIds: string
 	return new Map(rows.map((r) => [r.profile_id, r.arm]));
 }
 
-export type NewTouchpoint = Omit<StoredTouchpoint, 'at'> & { profileId: string; at: Date };
+/** A touchpoint to record; `id` names it at its source, so that logging it again changes nothing. */
+export type NewTouchpoint = Omit<StoredTouchpoint, 'at'> & { profileId: string; at: Date; id?: string };
 
 export async function insertTouchpoints(db: SqlDriver, touchpoints: readonly NewTouchpoint[]): Promise<void> {
 	await insertRows(
 		db,
 		'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',
-		touchpoints.map((t) => [t.profileId, null, t.channel, t.source, t.medium, t.campaign, t.clickId, t.kind, t.at.toISOString()]),
+		touchpoints.map((t) => [t.profileId, t.id ?? null, t.channel, t.source, t.medium, t.campaign, t.clickId, t.kind, t.at.toISOString()]),
 	);
+}
+
+/**
+ * Records the touchpoints whose ID is not stored yet, in one transaction, and tells for each
+ * whether it was a duplicate (already stored, or named again earlier in the list). Logging runs
+ * take turns, so two retries racing cannot both record one touchpoint.
+ */
+export async function logTouchpoints(db: SqlDriver, touchpoints: ReadonlyArray<NewTouchpoint & { id: string }>): Promise<boolean[]> {
+	return await db.transaction(async (tx) => {
+		await takeTurns(tx, 'rt_touchpoints');
+		const seen = new Set(
+			(await selectIn<{ message_id: string }>(tx, 'SELECT message_id FROM rt_touchpoints WHERE message_id IN (?*)', touchpoints.map((t) => t.id))).map((r) => r.message_id),
+		);
+		const duplicates = touchpoints.map((t) => {
+			if (seen.has(t.id)) return true;
+			seen.add(t.id);
+			return false;
+		});
+		await insertTouchpoints(tx, touchpoints.filter((_, i) => !duplicates[i]));
+		return duplicates;
+	});
 }
 
 /**

@@ -153,6 +153,11 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 			CREATE INDEX IF NOT EXISTS rt_audience_members_profile ON rt_audience_members (profile_id);
 			`,
 	},
+	{
+		// Attribution Log: a touchpoint logged again (a retried execution) is found by its ID.
+		version: 5,
+		up: () => 'CREATE INDEX IF NOT EXISTS rt_touchpoints_message ON rt_touchpoints (message_id);',
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;
