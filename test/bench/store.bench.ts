@@ -1,8 +1,9 @@
 /**
  * `npm run bench` (store part): appends BENCH_EVENTS events (default 1,000,000) in batches of 100 to
- * each backend, and measures profile look-ups when 10 % and 100 % of them are stored, to show whether
- * look-up cost grows with the number of stored events. Then a tenth more events come from several
- * concurrent callers, as concurrent HTTP requests to the Tracking Trigger do.
+ * each backend, and measures profile look-ups on a copy of the store taken when 10 % of them were in
+ * and on the full store, in turn, to show whether look-up cost grows with the number of stored
+ * events. Then a tenth more events come from several concurrent callers, as concurrent HTTP requests
+ * to the Tracking Trigger do.
  */
 import { createHash } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -57,15 +58,27 @@ function makeEvent(n: number): TrackedEvent {
 	return parsed.event;
 }
 
-interface Lookups {
-	/** The first pass, right after the appends filled the cache with event pages. */
-	cold: number;
-	/** The same look-ups again, their pages now in the cache: what the look-up itself costs. */
-	warm: number;
+const PASSES = 5;
+
+function median(values: number[]): number {
+	const sorted = [...values].sort((a, b) => a - b);
+	return sorted[Math.floor(sorted.length / 2)];
 }
 
-async function lookups(store: Store): Promise<Lookups> {
-	return { cold: await lookupsPerSecond(store), warm: await lookupsPerSecond(store) };
+/**
+ * Look-ups on the copy taken at 10 % and on the full store, pass by pass in turn (after one pass
+ * each to warm the cache), so that both sides meet the same machine: a shared machine's speed moves
+ * by tens of percent within seconds, more than any growth would. Returns each side's median.
+ */
+async function lookupsSideBySide(tenth: Store, full: Store): Promise<{ tenth: number; full: number }> {
+	await lookupsPerSecond(tenth);
+	await lookupsPerSecond(full);
+	const rates = { tenth: [] as number[], full: [] as number[] };
+	for (let pass = 0; pass < PASSES; pass++) {
+		rates.tenth.push(await lookupsPerSecond(tenth));
+		rates.full.push(await lookupsPerSecond(full));
+	}
+	return { tenth: median(rates.tenth), full: median(rates.full) };
 }
 
 async function lookupsPerSecond(store: Store): Promise<number> {
@@ -141,13 +154,19 @@ async function eventsTableAlone(source: Store, target: Store): Promise<number> {
 	return TOTAL / (busyMs / 1000);
 }
 
-async function bench(name: string, store: Store, bare: Store): Promise<void> {
+/** Where the store is copied when a tenth of the events are in, and the copy opened. */
+interface Snapshots {
+	take(store: Store): Promise<void>;
+	open(): Promise<Store>;
+}
+
+async function bench(name: string, store: Store, bare: Store, snapshots: Snapshots): Promise<void> {
 	await store.migrate();
-	let lookupsAt10: Lookups = { cold: 0, warm: 0 };
 	const rate = await append(store, 0, TOTAL, 1, async (end) => {
-		if (end === TOTAL / 10) lookupsAt10 = await lookups(store);
+		if (end === TOTAL / 10) await snapshots.take(store);
 	});
-	const lookupsAt100 = await lookups(store);
+	const tenth = await snapshots.open();
+	const lookups = await lookupsSideBySide(tenth, store).finally(async () => await tenth.close());
 	const extra = TOTAL / 10;
 	const concurrent = await append(store, TOTAL, TOTAL + extra, CALLERS);
 	const [{ n }] = await store.driver.all<{ n: number }>('SELECT COUNT(*) AS n FROM rt_events');
@@ -159,10 +178,7 @@ async function bench(name: string, store: Store, bare: Store): Promise<void> {
 			`${name}: ${fmt(TOTAL)} events appended in batches of ${BATCH}, one caller: ${fmt(rate)} events/s`,
 			`${name}: the same rows into rt_events alone (same schema and indexes, ${BATCH} a transaction, no store logic): ${fmt(floor)} events/s; the store runs at ${((rate / floor) * 100).toFixed(0)} % of it`,
 			`${name}: ${fmt(extra)} more events in batches of ${BATCH} from ${CALLERS} concurrent callers (batches share commits): ${fmt(concurrent)} events/s`,
-			...(['cold', 'warm'] as const).map(
-				(pass) =>
-					`${name}: profile look-ups (${pass}) at ${fmt(TOTAL / 10)} stored events: ${fmt(lookupsAt10[pass])}/s; at ${fmt(TOTAL)}: ${fmt(lookupsAt100[pass])}/s (ratio ${(lookupsAt100[pass] / lookupsAt10[pass]).toFixed(2)})`,
-			),
+			`${name}: profile look-ups, median of ${PASSES} passes in turn on a copy taken at ${fmt(TOTAL / 10)} stored events and on the store at ${fmt(TOTAL)}: ${fmt(lookups.tenth)}/s and ${fmt(lookups.full)}/s (ratio ${(lookups.full / lookups.tenth).toFixed(2)})`,
 		].join('\n') + '\n',
 	);
 }
@@ -172,8 +188,13 @@ async function main(): Promise<void> {
 		const dir = mkdtempSync(path.join(tmpdir(), 'rt-bench-'));
 		const store = new RetargetingStore(new SqliteDriver(path.join(dir, 'bench.sqlite')));
 		const bare = new RetargetingStore(new SqliteDriver(path.join(dir, 'events-alone.sqlite')));
+		const copy = path.join(dir, 'tenth.sqlite');
+		const snapshots: Snapshots = {
+			take: async (source) => await source.driver.exec(`VACUUM INTO '${copy}'`),
+			open: async () => new RetargetingStore(new SqliteDriver(copy)),
+		};
 		try {
-			await bench('SQLite', store, bare);
+			await bench('SQLite', store, bare, snapshots);
 		} finally {
 			await store.close();
 			await bare.close();
@@ -184,15 +205,32 @@ async function main(): Promise<void> {
 		await ensurePostgres();
 		const schema = uniqueSchema();
 		const bareSchema = uniqueSchema();
+		const tenthSchema = uniqueSchema();
 		const store = new RetargetingStore(new PostgresDriver({ connectionString: TEST_PG_URL, schema }));
 		const bare = new RetargetingStore(new PostgresDriver({ connectionString: TEST_PG_URL, schema: bareSchema }));
+		const openTenth = () => new RetargetingStore(new PostgresDriver({ connectionString: TEST_PG_URL, schema: tenthSchema }));
+		const snapshots: Snapshots = {
+			// The same schema, filled with the rows the store holds; analyzed as the store's own tables are.
+			take: async (source) => {
+				const copy = openTenth();
+				await copy.migrate();
+				const tables = await source.driver.all<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = ?', [schema]);
+				for (const { tablename } of tables.filter((t) => t.tablename !== 'rt_migrations')) {
+					await source.driver.exec(`INSERT INTO ${tenthSchema}.${tablename} SELECT * FROM ${schema}.${tablename}`);
+				}
+				await source.driver.exec(`ANALYZE ${tables.map((t) => `${tenthSchema}.${t.tablename}`).join(', ')}`);
+				await copy.close();
+			},
+			open: async () => openTenth(),
+		};
 		try {
-			await bench('PostgreSQL', store, bare);
+			await bench('PostgreSQL', store, bare, snapshots);
 		} finally {
 			await store.close();
 			await bare.close();
 			await dropSchema(schema);
 			await dropSchema(bareSchema);
+			await dropSchema(tenthSchema);
 		}
 	}
 }
