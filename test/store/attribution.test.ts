@@ -50,19 +50,21 @@ describe.each(BACKENDS)('attribution in the store on %s', (_name, makeFixture) =
 			['o-ada', 120, 20],
 			['o-bo', 50, 50],
 		]);
-		// The people's own revenue (what monetary segments read) loses the refund; a cancelled order leaves the count.
-		expect(await store.findProfile({ userId: 'ada' })).toMatchObject({ revenue: 100, orderCount: 1 });
-		expect(await store.findProfile({ userId: 'bo' })).toMatchObject({ revenue: 0, orderCount: 0 });
+		// Segments count orders as the report does: Ada's 120 minus the 20 refunded, Bo's cancelled order not at all.
+		const monetary = async (userId: string) =>
+			(await new SegmentRouter(store.driver, { segments: [{ name: 'm', groups: [[{ type: 'rfm', measure: 'monetary', operator: 'gte', value: 0, withinDays: 0 }, { type: 'lifecycle', milestone: 'neverPurchased', withinDays: 0 }]] }], firstOnly: true, holdoutPercent: 0, campaign: '', now: T0 + 7 * DAY }).route([{ person: { kind: 'userId', value: userId } }]))[0].segment.facts;
+		expect(await monetary('ada')).toMatchObject({ monetary: 100, orders: 1 });
+		expect(await monetary('bo')).toMatchObject({ monetary: 0, orders: 0 });
+		// Cancelled, then refunded: still cancelled. A second full refund takes nothing more than there is.
 		await store.appendEvents([
 			ev(T0 + 41 * HOUR, { type: 'track', event: 'Order Refunded', userId: 'ada', properties: { order_id: 'o-ada', total: 500 } }),
-			ev(T0 + 5 * HOUR, { type: 'track', event: 'Order Cancelled', userId: 'bo', properties: { order_id: 'o-bo' } }),
+			ev(T0 + 5 * HOUR, { type: 'track', event: 'Order Refunded', userId: 'bo', properties: { order_id: 'o-bo', total: 10 } }),
 		]);
-		expect(await store.findProfile({ userId: 'ada' })).toMatchObject({ revenue: 0, orderCount: 1 });
-		expect(await store.findProfile({ userId: 'bo' })).toMatchObject({ revenue: 0, orderCount: 0 });
+		expect(await monetary('ada')).toMatchObject({ monetary: 0, orders: 0 });
 		const again = await reportInput(store.driver, new Date(T0), new Date(T0 + 7 * DAY), 30 * DAY);
-		expect(again.conversions.map((c) => [c.orderId, c.revenue, c.refunded]).sort()).toEqual([
-			['o-ada', 120, 120],
-			['o-bo', 50, 50],
+		expect(again.conversions.map((c) => [c.orderId, c.revenue, c.refunded, c.status]).sort()).toEqual([
+			['o-ada', 120, 120, 'refunded'],
+			['o-bo', 50, 50, 'cancelled'],
 		]);
 		const ada = await touchpointsOf(store.driver, [await idOf('ada')], new Date(T0));
 		expect(ada.get(await idOf('ada'))!.map((t) => [t.kind, t.clickId, t.campaign])).toEqual([

@@ -1,3 +1,4 @@
+import { conversionKept } from '../attribution/report';
 import type { SqlDriver, SqlValue } from '../store/driver';
 import { type ProfileFields, type ProfileRow, toProfileFields } from '../store/rows';
 import { parsed, placeholders, selectIn } from '../store/sql';
@@ -84,12 +85,16 @@ export async function loadFacts(db: SqlDriver, needs: FactNeeds, profileIds: str
 	}
 
 	if (needs.orders) {
-		const rows = await selectIn<{ profile_id: string; occurred_at: string; revenue: number }>(
+		const rows = await selectIn<{ profile_id: string; occurred_at: string; revenue: number; refunded: number; status: string }>(
 			db,
-			'SELECT profile_id, occurred_at, revenue FROM rt_conversions WHERE profile_id IN (?*) ORDER BY occurred_at',
+			'SELECT profile_id, occurred_at, revenue, refunded, status FROM rt_conversions WHERE profile_id IN (?*) ORDER BY occurred_at',
 			ids,
 		);
-		for (const row of rows) people.get(row.profile_id)!.orders.push({ at: ms(row.occurred_at), revenue: Number(row.revenue) });
+		// As the attribution report counts them: a cancelled or fully refunded order is no order, a refund takes its money back.
+		for (const row of rows) {
+			const order = { revenue: Number(row.revenue), refunded: Number(row.refunded), status: row.status };
+			if (conversionKept(order)) people.get(row.profile_id)!.orders.push({ at: ms(row.occurred_at), revenue: order.revenue - Math.min(order.refunded, order.revenue) });
+		}
 	}
 
 	if (needs.sends.size) {

@@ -392,20 +392,16 @@ export class BatchAppender {
 	}
 
 	/**
-	 * Takes a refund's amount (never more than is left) or a cancelled order's revenue back, from the
-	 * order and from the person's revenue; a cancelled order also leaves their order count, once.
+	 * Takes a refund's amount (never more than is left) or a cancelled order's revenue back from the
+	 * recorded order. A cancelled order stays cancelled whatever refund follows.
 	 */
 	private async applyRefund(refund: Refund): Promise<void> {
-		const [order] = await this.tx.all<{ profile_id: string; revenue: number; refunded: number; status: string }>(
-			'SELECT profile_id, revenue, refunded, status FROM rt_conversions WHERE order_id = ?',
-			[refund.orderId],
-		);
+		const [order] = await this.tx.all<{ revenue: number; refunded: number; status: string }>('SELECT revenue, refunded, status FROM rt_conversions WHERE order_id = ?', [refund.orderId]);
 		if (!order) return;
-		const [revenue, before] = [Number(order.revenue), Number(order.refunded)];
-		const refunded = refund.amount === undefined ? revenue : Math.min(revenue, before + refund.amount);
-		const cancelled = refund.status === 'cancelled' && order.status !== 'cancelled' ? 1 : 0;
-		await this.tx.run('UPDATE rt_conversions SET refunded = ?, status = ? WHERE order_id = ?', [refunded, refund.status, refund.orderId]);
-		await this.tx.run('UPDATE rt_profiles SET revenue = revenue - ?, order_count = order_count - ? WHERE id = ?', [refunded - before, cancelled, order.profile_id]);
+		const revenue = Number(order.revenue);
+		const refunded = refund.amount === undefined ? revenue : Math.min(revenue, Number(order.refunded) + refund.amount);
+		const status = order.status === 'cancelled' ? 'cancelled' : refund.status;
+		await this.tx.run('UPDATE rt_conversions SET refunded = ?, status = ? WHERE order_id = ?', [refunded, status, refund.orderId]);
 	}
 
 	/**
