@@ -86,10 +86,20 @@ export class PostgresDriver implements SqlDriver {
 	private autovacuum: Promise<boolean> | undefined;
 
 	private async analyzeWithoutAutovacuum(): Promise<void> {
-		this.autovacuum ??= this.pool.query<{ on: boolean }>("SELECT current_setting('autovacuum') = 'on' AS on").then((r) => r.rows[0].on);
+		this.autovacuum ??= this.pool.query<{ on: boolean }>("SELECT current_setting('autovacuum') = 'on' AS on").then(
+			(r) => r.rows[0].on,
+			(error: unknown) => {
+				this.autovacuum = undefined;
+				throw error;
+			},
+		);
 		if (await this.autovacuum) return;
-		const { rows } = await this.pool.query<{ tablename: string }>('SELECT tablename FROM pg_tables WHERE schemaname = $1', [this.schema]);
-		if (rows.length) await this.pool.query(`ANALYZE ${rows.map((r) => `${this.schema}."${r.tablename}"`).join(', ')}`);
+		// The store's own tables only: the schema may be shared (public).
+		const { rows } = await this.pool.query<{ name: string }>(
+			"SELECT format('%I.%I', schemaname, tablename) AS name FROM pg_tables WHERE schemaname = $1 AND tablename LIKE 'rt\\_%'",
+			[this.schema],
+		);
+		if (rows.length) await this.pool.query(`ANALYZE ${rows.map((r) => r.name).join(', ')}`);
 	}
 
 	/** The schema is created on first use, before the migrations' first table. */

@@ -16,7 +16,8 @@ export function parsed<T>(value: unknown): T {
  * side by side, so it takes an advisory lock until the transaction ends.
  */
 export async function takeTurns(tx: SqlDriver, turn: string): Promise<void> {
-	if (tx.dialect === 'postgres') await tx.all('SELECT pg_advisory_xact_lock(hashtext(?))', [turn]);
+	// Per schema: stores in other schemas of the same database do not wait for this one.
+	if (tx.dialect === 'postgres') await tx.all("SELECT pg_advisory_xact_lock(hashtext(current_schema() || ':' || ?))", [turn]);
 }
 
 export function placeholders(n: number): string {
