@@ -65,7 +65,7 @@ export const description: INodeProperties[] = [
 		placeholder: 'e.g. {{ $json.event_id }}',
 		displayOptions: show,
 		description:
-			"The touchpoint's own ID at its source, such as the email provider's event ID. An ID logged before (a retried execution) records nothing and the item says duplicate. Empty: the touchpoint is known by its person, kind, fields and Occurred At, so the same one at the same time is kept once.",
+			"The touchpoint's own ID at its source, such as the email provider's event ID. An ID logged before (a retried execution) records nothing and the item says duplicate. Empty: the touchpoint is known by its person, kind, fields and Occurred At, so a retry is caught only when Occurred At comes from the item (empty means now, which differs on each run).",
 	},
 ];
 
