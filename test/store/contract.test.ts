@@ -1,5 +1,6 @@
 import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
-import { recordArms } from '../../nodes/shared/store/attribution.ts';
+import { confirmSends, reserveSends } from '../../nodes/shared/delivery/ledger.ts';
+import { logTouchpoints, recordArms } from '../../nodes/shared/store/attribution.ts';
 import { recordAudienceChanges } from '../../nodes/shared/store/audiences.ts';
 import { SCHEMA_VERSION } from '../../nodes/shared/store/migrations.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
@@ -239,6 +240,18 @@ describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 		});
 	});
 
+	const noOrphans = Object.fromEntries(PERSONAL_TABLES.map((table) => [table, 0]));
+
+	/** Rows of each personal table that point at a profile no longer there. */
+	const orphans = async () => {
+		const counts: Record<string, number> = {};
+		for (const table of PERSONAL_TABLES) {
+			const [{ n }] = await store.driver.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} t WHERE NOT EXISTS (SELECT 1 FROM rt_profiles p WHERE p.id = t.profile_id)`);
+			counts[table] = Number(n);
+		}
+		return counts;
+	};
+
 	describe('the Profile operations', () => {
 		it('upserts, suppresses and unsuppresses a person', async () => {
 			const created = await store.upsertProfile({ email: 'Lee@Example.com' }, { traits: { plan: 'pro' }, consent: { email: true } });
@@ -304,10 +317,34 @@ describe.each(BACKENDS)('retargeting store on %s', (_name, makeFixture) => {
 				await Promise.all([tracker.appendEvents(batch), store.eraseProfile({ anonymousId: 'busy' })]);
 			}
 			// Events that came after an erasure start a new profile; none may point at an erased one.
-			for (const table of PERSONAL_TABLES) {
-				const [{ n }] = await store.driver.all<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table} t WHERE NOT EXISTS (SELECT 1 FROM rt_profiles p WHERE p.id = t.profile_id)`);
-				expect({ table, orphans: Number(n) }).toEqual({ table, orphans: 0 });
+			expect(await orphans()).toEqual(noOrphans);
+		});
+
+		it('keeps no send, touchpoint, campaign draw or audience membership written for a person as they are erased', async () => {
+			const writer = await fixture.open();
+			for (let round = 0; round < 6; round++) {
+				const who = `late-${round}`;
+				await store.appendEvents([ev({ type: 'identify', userId: who, traits: { email: `${who}@example.com` } })]);
+				const profileId = (await store.findProfile({ userId: who }))!.id;
+				// Another process found the person before the erasure, and writes after it or during it.
+				const record = { key: `wf:email:${who}@example.com:1`, profileId, channel: 'email', campaign: 'c', step: 1 };
+				const write = async () => {
+					const reserved = await reserveSends(writer.driver, [record]);
+					await confirmSends(writer.driver, [{ record, sent: reserved.get(record.key) === 'reserved' }]);
+					await logTouchpoints(writer.driver, [{ id: `log:${who}`, profileId, kind: 'email_clicked', channel: null, source: null, medium: null, campaign: 'c', clickId: null, at: new Date() }]);
+					await recordArms(writer.driver, 'c', [{ profileId, arm: 'treated' }], new Date());
+					await recordAudienceChanges(writer.driver, 'meta', 'a', { added: [profileId], removed: [] }, new Date());
+					return reserved.get(record.key);
+				};
+				if (round % 2 === 0) {
+					await store.eraseProfile({ userId: who });
+					expect(await write()).toBe('gone');
+				} else {
+					await Promise.all([write(), store.eraseProfile({ userId: who })]);
+				}
 			}
+			expect(await orphans()).toEqual(noOrphans);
+			expect(JSON.stringify(await store.driver.all('SELECT * FROM rt_sends'))).not.toContain('@example.com');
 		});
 	});
 

@@ -115,7 +115,10 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 			out.push({ json: { ...item.json, error: (error as Error).message }, pairedItem: { item: i } });
 		}
 	});
-	const duplicates = await logTouchpoints(store.driver, touchpoints);
-	logged.forEach((json, k) => (json.duplicate = duplicates[k]));
+	const results = await logTouchpoints(store.driver, touchpoints);
+	logged.forEach((json, k) => {
+		json.duplicate = results[k] === 'duplicate';
+		if (results[k] === 'gone') json.notLogged = 'the person was erased from the store meanwhile';
+	});
 	return out;
 }

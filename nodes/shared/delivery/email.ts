@@ -131,6 +131,10 @@ export async function sendEmails(
 			outcome.reason = 'already sent (same idempotency key)';
 			continue;
 		}
+		if (reservation === 'gone') {
+			outcome.reason = 'this person is not in the store';
+			continue;
+		}
 		if (reservation === 'capped' && settings.cap) {
 			// Another run sent to the person after this one checked the cap.
 			outcome.reason = capReason(settings.cap);

@@ -1,4 +1,5 @@
 import type { SqlDriver } from '../store/driver';
+import { liveProfiles } from '../store/identity';
 import { insertRows, placeholders, selectIn, takeTurns } from '../store/sql';
 
 /** One planned send, as recorded in `rt_sends` before the provider is called. */
@@ -16,9 +17,10 @@ export interface SendRecord {
  * - `sent`: an earlier run sent it;
  * - `pending`: an earlier run reserved it and never confirmed (it may or may not have reached the
  *   provider): not sent again, so a crash can never cause a double;
- * - `capped`: the person already has as many sends of the channel as the cap allows.
+ * - `capped`: the person already has as many sends of the channel as the cap allows;
+ * - `gone`: the person was erased (or merged away) since the run found them.
  */
-export type Reservation = 'reserved' | 'sent' | 'pending' | 'capped';
+export type Reservation = 'reserved' | 'sent' | 'pending' | 'capped' | 'gone';
 
 /** At most `max` sends of a channel to a person within `withinHours`; a failed send does not count. */
 export interface SendCap {
@@ -35,8 +37,13 @@ export interface SendCap {
 export async function reserveSends(db: SqlDriver, records: SendRecord[], now = new Date(), cap?: SendCap): Promise<Map<string, Reservation>> {
 	const outcome = new Map<string, Reservation>();
 	await db.transaction(async (tx) => {
+		const live = await liveProfiles(tx, records.map((r) => r.profileId));
 		const overCap = cap ? await capCounter(tx, records, cap, now) : () => false;
 		for (const r of records) {
+			if (!live.has(r.profileId)) {
+				outcome.set(r.key, 'gone');
+				continue;
+			}
 			if (overCap(r)) {
 				outcome.set(r.key, 'capped');
 				continue;
@@ -110,16 +117,19 @@ export async function confirmSends(
 	if (results.length === 0) return;
 	const at = now.toISOString();
 	await db.transaction(async (tx) => {
+		// First, before any row of the person is touched: an erasure takes the profile before their rows.
+		const live = await liveProfiles(tx, results.map((r) => r.record.profileId));
 		for (const status of ['sent', 'failed'] as const) {
 			const keys = results.filter((r) => r.sent === (status === 'sent')).map((r) => r.record.key);
 			if (keys.length === 0) continue;
 			await tx.run(`UPDATE rt_sends SET status = ?, confirmed_at = ? WHERE status = 'pending' AND idempotency_key IN (${placeholders(keys.length)})`, [status, at, ...keys]);
 		}
+		// A person erased while their email was under way keeps no touchpoint.
 		await insertRows(
 			tx,
 			'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',
 			results
-				.filter((r) => r.sent)
+				.filter((r) => r.sent && live.has(r.record.profileId))
 				.map(({ record, clickId, source }) => [record.profileId, record.key, record.channel, source ?? null, 'email', record.campaign, clickId ?? null, 'email_sent', at]),
 		);
 	});

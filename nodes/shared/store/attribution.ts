@@ -5,20 +5,25 @@
 import type { StoredTouchpoint } from '../attribution/channels';
 import { conversionKept, type ReportInput, type StoredConversion } from '../attribution/report';
 import type { SqlDriver, SqlValue } from './driver';
+import { liveProfiles } from './identity';
 import { insertRows, selectIn, takeTurns } from './sql';
 
 export type Arm = 'treated' | 'holdout';
 
-/** Records who of a campaign was treated or held out; a person's first draw stands. */
+/** Records who of a campaign was treated or held out; a person's first draw stands, an erased person gets none. */
 export async function recordArms(db: SqlDriver, campaign: string, members: ReadonlyArray<{ profileId: string; arm: Arm }>, at: Date): Promise<void> {
-	const seen = new Set<string>();
-	const rows: SqlValue[][] = [];
-	for (const m of members) {
-		if (seen.has(m.profileId)) continue;
-		seen.add(m.profileId);
-		rows.push([campaign, m.profileId, m.arm, at.toISOString()]);
-	}
-	await insertRows(db, 'INSERT INTO rt_campaign_members (campaign, profile_id, arm, assigned_at)', rows, 'ON CONFLICT (campaign, profile_id) DO NOTHING');
+	if (members.length === 0) return;
+	await db.transaction(async (tx) => {
+		const live = await liveProfiles(tx, members.map((m) => m.profileId));
+		const seen = new Set<string>();
+		const rows: SqlValue[][] = [];
+		for (const m of members) {
+			if (seen.has(m.profileId) || !live.has(m.profileId)) continue;
+			seen.add(m.profileId);
+			rows.push([campaign, m.profileId, m.arm, at.toISOString()]);
+		}
+		await insertRows(tx, 'INSERT INTO rt_campaign_members (campaign, profile_id, arm, assigned_at)', rows, 'ON CONFLICT (campaign, profile_id) DO NOTHING');
+	});
 }
 
 /** The arm each of these people was drawn into for the campaign, for those drawn before. */
@@ -40,22 +45,25 @@ export async function insertTouchpoints(db: SqlDriver, touchpoints: readonly New
 
 /**
  * Records the touchpoints whose ID is not stored yet, in one transaction, and tells for each
- * whether it was a duplicate (already stored, or named again earlier in the list). Logging runs
- * take turns, so two retries racing cannot both record one touchpoint.
+ * whether it was `logged`, a `duplicate` (already stored, or named again earlier in the list) or
+ * `gone` (the person was erased since they were found). Logging runs take turns, so two retries
+ * racing cannot both record one touchpoint.
  */
-export async function logTouchpoints(db: SqlDriver, touchpoints: ReadonlyArray<NewTouchpoint & { id: string }>): Promise<boolean[]> {
+export async function logTouchpoints(db: SqlDriver, touchpoints: ReadonlyArray<NewTouchpoint & { id: string }>): Promise<Array<'logged' | 'duplicate' | 'gone'>> {
 	return await db.transaction(async (tx) => {
 		await takeTurns(tx, 'rt_touchpoints');
+		const live = await liveProfiles(tx, touchpoints.map((t) => t.profileId));
 		const seen = new Set(
 			(await selectIn<{ message_id: string }>(tx, 'SELECT message_id FROM rt_touchpoints WHERE message_id IN (?*)', touchpoints.map((t) => t.id))).map((r) => r.message_id),
 		);
-		const duplicates = touchpoints.map((t) => {
-			if (seen.has(t.id)) return true;
+		const results = touchpoints.map((t) => {
+			if (!live.has(t.profileId)) return 'gone' as const;
+			if (seen.has(t.id)) return 'duplicate' as const;
 			seen.add(t.id);
-			return false;
+			return 'logged' as const;
 		});
-		await insertTouchpoints(tx, touchpoints.filter((_, i) => !duplicates[i]));
-		return duplicates;
+		await insertTouchpoints(tx, touchpoints.filter((_, i) => results[i] === 'logged'));
+		return results;
 	});
 }
 

@@ -1,5 +1,6 @@
 /** Who is in which ad partner audience: what a sync compares with, and what a burn removes from. */
 import type { SqlDriver } from './driver';
+import { liveProfiles } from './identity';
 import { insertRows, placeholders, selectIn } from './sql';
 
 /** The people the store holds as members of one audience. */
@@ -16,18 +17,24 @@ export async function audiencesOf(db: SqlDriver, partner: string, profileIds: st
 	return found;
 }
 
-/** Records what the partner confirmed: these people added to, or removed from, the audience. */
+/**
+ * Records what the partner confirmed: these people added to, or removed from, the audience. A
+ * person erased meanwhile is not recorded: the store keeps no row about them.
+ */
 export async function recordAudienceChanges(db: SqlDriver, partner: string, audienceId: string, change: { added: string[]; removed: string[] }, at: Date): Promise<void> {
-	await insertRows(
-		db,
-		'INSERT INTO rt_audience_members (partner, audience_id, profile_id, added_at)',
-		[...new Set(change.added)].map((id) => [partner, audienceId, id, at.toISOString()]),
-		'ON CONFLICT (partner, audience_id, profile_id) DO NOTHING',
-	);
-	for (let i = 0; i < change.removed.length; i += 500) {
-		const chunk = change.removed.slice(i, i + 500);
-		await db.run(`DELETE FROM rt_audience_members WHERE partner = ? AND audience_id = ? AND profile_id IN (${placeholders(chunk.length)})`, [partner, audienceId, ...chunk]);
-	}
+	await db.transaction(async (tx) => {
+		const live = await liveProfiles(tx, change.added);
+		await insertRows(
+			tx,
+			'INSERT INTO rt_audience_members (partner, audience_id, profile_id, added_at)',
+			[...new Set(change.added)].filter((id) => live.has(id)).map((id) => [partner, audienceId, id, at.toISOString()]),
+			'ON CONFLICT (partner, audience_id, profile_id) DO NOTHING',
+		);
+		for (let i = 0; i < change.removed.length; i += 500) {
+			const chunk = change.removed.slice(i, i + 500);
+			await tx.run(`DELETE FROM rt_audience_members WHERE partner = ? AND audience_id = ? AND profile_id IN (${placeholders(chunk.length)})`, [partner, audienceId, ...chunk]);
+		}
+	});
 }
 
 /** What a sync sends: who is wanted and not yet in, and who is in and no longer wanted. */

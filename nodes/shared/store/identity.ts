@@ -35,6 +35,23 @@ export const PERSONAL_TABLES = [
  */
 export const IDENTITY_TURN = 'rt_identities';
 
+/**
+ * Of `profileIds`, those that still exist, held until the transaction ends: an erasure or a merge
+ * (lockForChange) waits for this transaction, and one that came first has already removed them, so
+ * a row written now for one of them cannot outlive the person. SQLite's write lock already keeps
+ * such transactions apart; PostgreSQL needs the row lock.
+ */
+export async function liveProfiles(tx: SqlDriver, profileIds: readonly string[]): Promise<Set<string>> {
+	const hold = tx.dialect === 'postgres' ? ' FOR KEY SHARE' : '';
+	const rows = await selectIn<{ id: string }>(tx, `SELECT id FROM rt_profiles WHERE id IN (?*)${hold}`, [...profileIds]);
+	return new Set(rows.map((row) => row.id));
+}
+
+/** Waits for the transactions holding these profiles (liveProfiles) and keeps new ones out until this one ends. */
+export async function lockForChange(tx: SqlDriver, profileIds: readonly string[]): Promise<void> {
+	if (tx.dialect === 'postgres') await selectIn(tx, 'SELECT id FROM rt_profiles WHERE id IN (?*) ORDER BY id FOR UPDATE', [...profileIds]);
+}
+
 export function normalizeEmail(email: string): string {
 	return email.trim().toLowerCase();
 }
@@ -106,6 +123,7 @@ export async function resolveProfileIds(
  * false when either profile no longer exists.
  */
 export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: string): Promise<boolean> {
+	await lockForChange(tx, [keepId, dropId]);
 	const [keep] = await tx.all<ProfileRow>('SELECT * FROM rt_profiles WHERE id = ?', [keepId]);
 	const [drop] = await tx.all<ProfileRow>('SELECT * FROM rt_profiles WHERE id = ?', [dropId]);
 	if (!keep || !drop) return false;

@@ -5,7 +5,7 @@ import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './aba
 import { type AppendResult, BatchAppender } from './append';
 import type { Cart } from './carts';
 import type { SqlDriver } from './driver';
-import { type Identity, IDENTITY_TURN, identityKey, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
+import { type Identity, IDENTITY_TURN, identityKey, lockForChange, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
 import { GroupCommit } from './group-commit';
 import { migrate } from './migrations';
 import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart, toProfileFields } from './rows';
@@ -189,6 +189,7 @@ export class RetargetingStore {
 			await takeTurns(tx, IDENTITY_TURN);
 			const profileId = await this.profileIdOf(tx, ref);
 			if (!profileId) return undefined;
+			await lockForChange(tx, [profileId]);
 			const deleted: Record<string, number> = {};
 			for (const table of PERSONAL_TABLES) {
 				deleted[table] = await tx.run(`DELETE FROM ${table} WHERE profile_id = ?`, [profileId]);
