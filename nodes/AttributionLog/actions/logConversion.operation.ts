@@ -4,6 +4,7 @@ import { type StoredTouchpoint, touchOf } from '../../shared/attribution/channel
 import { creditRows, pathOf } from '../../shared/attribution/credit';
 import { fitMarkov, type Journey } from '../../shared/attribution/markov';
 import { MODEL_LABELS } from '../../shared/attribution/models';
+import { netRevenue } from '../../shared/attribution/report';
 import type { SqlDriver } from '../../shared/store/driver';
 import { recordConversions, reportInput, touchpointsOf } from '../../shared/store/attribution';
 import type { RetargetingStore } from '../../shared/store/store';
@@ -96,7 +97,7 @@ export async function execute(this: IExecuteFunctions, items: INodeExecutionData
 		const { conversion, wanted: asked } = byIndex.get(i)!;
 		const currency = asked.currency;
 		const touches = (touchpoints.get(conversion.profileId) ?? []).map((t: StoredTouchpoint) => touchOf(t, settings.rules));
-		const net = conversion.revenue - Math.min(conversion.refunded, conversion.revenue);
+		const net = netRevenue(conversion);
 		const path = pathOf(touches, conversion.at, settings.windows);
 		for (const row of creditRows({ orderId: conversion.orderId, at: conversion.at, revenue: net }, path, settings.models, { halfLifeMs: settings.halfLifeMs, removalEffects: effects })) {
 			out.push({

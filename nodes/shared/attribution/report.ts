@@ -23,6 +23,11 @@ export function conversionKept(c: Pick<StoredConversion, 'revenue' | 'refunded' 
 	return c.status !== 'cancelled' && !(c.refunded > 0 && c.refunded >= c.revenue);
 }
 
+/** What a conversion still earns once its refunds are taken back (never below nothing). */
+export function netRevenue(c: Pick<StoredConversion, 'revenue' | 'refunded'>): number {
+	return c.revenue - Math.min(c.refunded, c.revenue);
+}
+
 export interface ReportInput {
 	/** Every profile's touchpoints in time order, over the period and its lookback before. */
 	touchpoints: ReadonlyMap<string, readonly StoredTouchpoint[]>;
@@ -120,7 +125,7 @@ export function buildReport(input: ReportInput, options: ReportOptions): Attribu
 	let revenue = 0;
 	for (const c of input.conversions) {
 		const kept = conversionKept(c) ? 1 : 0;
-		const net = c.revenue - Math.min(c.refunded, c.revenue);
+		const net = netRevenue(c);
 		conversions += kept;
 		revenue += net;
 		const path = paths.get(c.orderId)!;

@@ -1,4 +1,4 @@
-import { conversionKept } from '../attribution/report';
+import { conversionKept, netRevenue } from '../attribution/report';
 import type { SqlDriver, SqlValue } from '../store/driver';
 import { type ProfileFields, type ProfileRow, toProfileFields } from '../store/rows';
 import { parsed, placeholders, selectIn } from '../store/sql';
@@ -93,7 +93,7 @@ export async function loadFacts(db: SqlDriver, needs: FactNeeds, profileIds: str
 		// As the attribution report counts them: a cancelled or fully refunded order is no order, a refund takes its money back.
 		for (const row of rows) {
 			const order = { revenue: Number(row.revenue), refunded: Number(row.refunded), status: row.status };
-			if (conversionKept(order)) people.get(row.profile_id)!.orders.push({ at: ms(row.occurred_at), revenue: order.revenue - Math.min(order.refunded, order.revenue) });
+			if (conversionKept(order)) people.get(row.profile_id)!.orders.push({ at: ms(row.occurred_at), revenue: netRevenue(order) });
 		}
 	}
 

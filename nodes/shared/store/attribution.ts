@@ -3,7 +3,7 @@
  * ID, with what refunds took back) and the arms of holdout campaigns.
  */
 import type { StoredTouchpoint } from '../attribution/channels';
-import { conversionKept, type ReportInput, type StoredConversion } from '../attribution/report';
+import { conversionKept, netRevenue, type ReportInput, type StoredConversion } from '../attribution/report';
 import type { SqlDriver, SqlValue } from './driver';
 import { liveProfiles } from './identity';
 import { insertRows, selectIn, takeTurns } from './sql';
@@ -181,7 +181,7 @@ export async function reportInput(db: SqlDriver, from: Date, to: Date, lookbackM
 		const conversion = { revenue: Number(r.revenue), refunded: Number(r.refunded), status: r.status };
 		if (Date.parse(r.occurred_at) - Date.parse(r.assigned_at) <= lookbackMs && conversionKept(conversion)) {
 			arm.converters.add(r.profile_id);
-			arm.revenue += conversion.revenue - Math.min(conversion.refunded, conversion.revenue);
+			arm.revenue += netRevenue(conversion);
 		}
 	}
 	return {
