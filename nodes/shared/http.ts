@@ -22,7 +22,21 @@ export type HttpCall = (request: HttpRequest) => Promise<HttpAnswer>;
  * Asked for longer (a daily quota resets in hours), the run does not try again: the items fail with
  * the wait in their reason and a later run sends them, instead of an n8n execution held for hours.
  */
-export const LONGEST_ASKED_WAIT_MS = 60_000;
+const LONGEST_ASKED_WAIT_MS = 60_000;
+
+/** How many times a call is tried, and the first wait between tries (doubled each time). */
+export interface RetryPolicy {
+	attempts: number;
+	baseDelayMs: number;
+}
+
+/**
+ * How long to wait before trying again after `attempt`: twice as long each time, or as long as the
+ * provider or partner asked; undefined when it asked for longer than a run waits.
+ */
+export function waitBeforeRetry(policy: RetryPolicy, attempt: number, askedMs: number): number | undefined {
+	return askedMs > LONGEST_ASKED_WAIT_MS ? undefined : Math.max(policy.baseDelayMs * 2 ** (attempt - 1), askedMs);
+}
 
 /** The reason of a failure whose retry was asked for later than a run waits. */
 export function askedToWaitTooLong(reason: string, waitMs: number): string {

@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { askedToWaitTooLong, type HttpAnswer, type HttpCall, type HttpRequest, LONGEST_ASKED_WAIT_MS } from '../http';
+import { askedToWaitTooLong, type HttpAnswer, type HttpCall, type HttpRequest, type RetryPolicy, waitBeforeRetry } from '../http';
 import type { PersonInput } from '../segments/filter';
 import { audienceMembers, audiencesOf, recordAudienceChanges, syncPlan } from '../store/audiences';
 import type { SqlDriver } from '../store/driver';
@@ -26,7 +26,7 @@ export interface PushSettings {
 	requireExplicitConsent: boolean;
 	/** For phone numbers written without their country code, such as "33". */
 	defaultCountryCode?: string;
-	retry?: { attempts: number; baseDelayMs: number };
+	retry?: RetryPolicy;
 }
 
 export interface PushOutcome {
@@ -66,7 +66,7 @@ async function profilesById(db: SqlDriver, ids: string[]): Promise<Map<string, P
 }
 
 /** Sends a batch, then again while the answer may pass later, waiting as the partner asks or twice as long each time. */
-async function send(http: HttpCall, partner: AudiencePartner, call: HttpRequest, count: number, policy: { attempts: number; baseDelayMs: number }): Promise<{ results: CallResult[]; calls: number }> {
+async function send(http: HttpCall, partner: AudiencePartner, call: HttpRequest, count: number, policy: RetryPolicy): Promise<{ results: CallResult[]; calls: number }> {
 	for (let attempt = 1; ; attempt++) {
 		let answer: HttpAnswer;
 		try {
@@ -80,8 +80,9 @@ async function send(http: HttpCall, partner: AudiencePartner, call: HttpRequest,
 		const again = results.filter((r): r is Extract<CallResult, { ok: false }> => !r.ok && r.retryable);
 		if (again.length === 0 || again.length < results.length || attempt >= policy.attempts) return { results, calls: attempt };
 		const asked = Math.max(0, ...again.map((r) => r.retryAfterMs ?? 0));
-		if (asked > LONGEST_ASKED_WAIT_MS) return { results: results.map((r) => (r.ok ? r : { ...r, reason: askedToWaitTooLong(r.reason, asked) })), calls: attempt };
-		await sleep(Math.max(policy.baseDelayMs * 2 ** (attempt - 1), asked));
+		const wait = waitBeforeRetry(policy, attempt, asked);
+		if (wait === undefined) return { results: results.map((r) => (r.ok ? r : { ...r, reason: askedToWaitTooLong(r.reason, asked) })), calls: attempt };
+		await sleep(wait);
 	}
 }
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { askedToWaitTooLong, LONGEST_ASKED_WAIT_MS } from '../http';
+import { askedToWaitTooLong, type RetryPolicy, waitBeforeRetry } from '../http';
 import { pathValue } from '../segments/evaluate';
 import { type PersonInput, SegmentRouter } from '../segments/filter';
 import type { Condition } from '../segments/rules';
@@ -34,7 +34,7 @@ export interface EmailSettings {
 	/** Render only: nothing is sent or recorded. */
 	dryRun: boolean;
 	fields: { cartItems: string; recommendations: string; recoveryUrl: string; currency: string };
-	retry?: { attempts: number; baseDelayMs: number };
+	retry?: RetryPolicy;
 	/** Provider calls under way at once (default 1): one-email-a-call APIs are bound by latency. */
 	parallelCalls?: number;
 }
@@ -243,7 +243,7 @@ function textOfRenderedHtml(template: string, values: Record<string, unknown>, b
  * Sends a batch, then again only the messages whose failure may pass (429, 5xx, SMTP 4xx), waiting
  * twice as long each time, or as long as the provider asked (its reset or Retry-After header).
  */
-async function deliver(sender: EmailSender, messages: EmailMessage[], policy: { attempts: number; baseDelayMs: number }): Promise<Array<{ result: SendResult; attempts: number }>> {
+async function deliver(sender: EmailSender, messages: EmailMessage[], policy: RetryPolicy): Promise<Array<{ result: SendResult; attempts: number }>> {
 	const delivered = new Array<{ result: SendResult; attempts: number }>(messages.length);
 	let pending = messages.map((_, i) => i);
 	for (let attempt = 1; pending.length > 0; attempt++) {
@@ -258,14 +258,15 @@ async function deliver(sender: EmailSender, messages: EmailMessage[], policy: { 
 			}
 		});
 		if (again.length === 0 || results.some((r) => !r.ok && r.fatal)) break;
-		if (asked > LONGEST_ASKED_WAIT_MS) {
+		const wait = waitBeforeRetry(policy, attempt, asked);
+		if (wait === undefined) {
 			for (const i of again) {
 				const { result } = delivered[i];
 				if (!result.ok) delivered[i] = { ...delivered[i], result: { ...result, reason: askedToWaitTooLong(result.reason, asked) } };
 			}
 			break;
 		}
-		await sleep(Math.max(policy.baseDelayMs * 2 ** (attempt - 1), asked));
+		await sleep(wait);
 		pending = again;
 	}
 	return delivered;
