@@ -1,6 +1,7 @@
 import type { SqlDriver } from '../store/driver';
 import { liveProfiles } from '../store/identity';
-import { insertRows, placeholders, selectIn, takeTurns } from '../store/sql';
+import { insertTouchpoints } from '../store/attribution';
+import { placeholders, selectIn, takeTurns } from '../store/sql';
 
 /** One planned send, as recorded in `rt_sends` before the provider is called. */
 export interface SendRecord {
@@ -125,12 +126,21 @@ export async function confirmSends(
 			await tx.run(`UPDATE rt_sends SET status = ?, confirmed_at = ? WHERE status = 'pending' AND idempotency_key IN (${placeholders(keys.length)})`, [status, at, ...keys]);
 		}
 		// A person erased while their email was under way keeps no touchpoint.
-		await insertRows(
+		await insertTouchpoints(
 			tx,
-			'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',
 			results
 				.filter((r) => r.sent && live.has(r.record.profileId))
-				.map(({ record, clickId, source }) => [record.profileId, record.key, record.channel, source ?? null, 'email', record.campaign, clickId ?? null, 'email_sent', at]),
+				.map(({ record, clickId, source }) => ({
+					profileId: record.profileId,
+					id: record.key,
+					channel: record.channel,
+					source: source ?? null,
+					medium: 'email',
+					campaign: record.campaign,
+					clickId: clickId ?? null,
+					kind: 'email_sent',
+					at: now,
+				})),
 		);
 	});
 }

@@ -9,6 +9,7 @@ import {
 	lookupProfileIds,
 	mergeProfileRows,
 } from './identity';
+import { insertTouchpoints, type NewTouchpoint } from './attribution';
 import { timeOrderedId } from './ids';
 import { CART_COLUMNS, cartValues, type CartRow, toCart } from './rows';
 import { insertRows, json, parsed, selectIn, takeTurns } from './sql';
@@ -86,7 +87,7 @@ export class BatchAppender {
 
 	private readonly dirtyCarts = new Set<string>();
 
-	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as SqlValue[][], refunds: [] as Refund[] };
+	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as NewTouchpoint[], refunds: [] as Refund[] };
 
 	constructor(tx: SqlDriver) {
 		this.tx = tx;
@@ -345,17 +346,17 @@ export class BatchAppender {
 		const { campaign, clickIds } = event.context;
 		const clickId = clickIds ? Object.entries(clickIds)[0] : undefined;
 		if (!campaign && !clickId) return;
-		this.pending.touchpoints.push([
+		this.pending.touchpoints.push({
 			profileId,
-			event.messageId,
-			null,
-			campaign?.source ?? null,
-			campaign?.medium ?? null,
-			campaign?.name ?? null,
-			clickId ? `${clickId[0]}:${clickId[1]}` : null,
-			'visit',
-			event.timestamp,
-		]);
+			id: event.messageId,
+			channel: null,
+			source: campaign?.source ?? null,
+			medium: campaign?.medium ?? null,
+			campaign: campaign?.name ?? null,
+			clickId: clickId ? `${clickId[0]}:${clickId[1]}` : null,
+			kind: 'visit',
+			at: new Date(event.timestamp),
+		});
 	}
 
 	/** Writes the rows gathered so far, one multi-row statement per table. */
@@ -384,11 +385,7 @@ export class BatchAppender {
 		);
 		// After the orders of the same batch are in: a refund of an order never seen changes nothing.
 		for (const refund of refunds) await this.applyRefund(refund);
-		await insertRows(
-			this.tx,
-			'INSERT INTO rt_touchpoints (profile_id, message_id, channel, source, medium, campaign, click_id, kind, occurred_at)',
-			touchpoints,
-		);
+		await insertTouchpoints(this.tx, touchpoints);
 	}
 
 	/**
