@@ -13,8 +13,10 @@ import {
 } from 'n8n-workflow';
 
 import { type AudiencePartner, bodyTemplateProblem, genericPartner, type GenericPartnerOptions, PARTNERS, type PartnerName } from '../shared/audiences/partners';
+import { runConsentCascade } from '../shared/audiences/cascade';
 import { pushAudience, type PushOperation } from '../shared/audiences/push';
 import { authenticatedCall } from '../shared/authenticatedCall';
+import type { HttpCall } from '../shared/http';
 import { type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 
@@ -88,6 +90,47 @@ function httpPartnerOptions(ctx: IExecuteFunctions): GenericPartnerOptions {
 	};
 }
 
+/** The partner the node is set to; the HTTP partner is made from the node's own settings. */
+function partnerOf(ctx: IExecuteFunctions, partnerName: PartnerName | 'http'): AudiencePartner {
+	if (partnerName !== 'http') return PARTNERS[partnerName];
+	const options = httpPartnerOptions(ctx);
+	const problem = bodyTemplateProblem(options.bodyTemplate);
+	if (problem) throw new NodeOperationError(ctx.getNode(), problem, { description: 'Put {identifiers} where the list goes; {audience_id} and {operation} are filled in too.' });
+	return genericPartner(options);
+}
+
+/** Calls to the partner's API with its credential. */
+async function partnerCall(ctx: IExecuteFunctions, partnerName: PartnerName | 'http'): Promise<HttpCall> {
+	const { type: credential, url } = CREDENTIALS[partnerName];
+	const credentials = await ctx.getCredentials(credential);
+	const base = String(credentials.apiUrl || credentials.baseUrl || url).replace(/\/+$/, '');
+	// LinkedIn retires each API version after about a year: the credential says which one to use.
+	const versionHeader: Record<string, string> = partnerName === 'linkedin' && credentials.apiVersion ? { 'LinkedIn-Version': String(credentials.apiVersion) } : {};
+	return authenticatedCall(ctx, credential, base, versionHeader);
+}
+
+/**
+ * The Consent Cascade operation: one item a person taken out of an audience (or who failed to be),
+ * none when nobody had to leave. The credential is read only when someone must leave.
+ */
+async function consentCascade(ctx: IExecuteFunctions, partnerName: PartnerName | 'http', options: IDataObject): Promise<INodeExecutionData[][]> {
+	const accountId = partnerName === 'google' || partnerName === 'tiktok' ? String(ctx.getNodeParameter('accountId', 0, '') ?? '').trim() : undefined;
+	const store = await storeFor(ctx);
+	let outcomes;
+	try {
+		outcomes = await runConsentCascade(store.driver, async () => await partnerCall(ctx, partnerName), {
+			partnerKey: partnerName,
+			partner: partnerOf(ctx, partnerName),
+			target: { accountId },
+			defaultCountryCode: String(options.defaultCountryCode ?? '').trim() || undefined,
+			limit: Number(ctx.getNodeParameter('cascadeLimit', 0, 10000)),
+		});
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message, { description: 'Who was taken out before the partner refused is recorded; the others are tried again on the next run.' });
+	}
+	return [outcomes.map((o) => ({ json: { partner: partnerName, ...o } as IDataObject, pairedItem: { item: 0 } }))];
+}
+
 /** Items read and pushed together: a sync must see the whole audience, so it reads every item at once. */
 const BATCH = 25_000;
 
@@ -142,6 +185,13 @@ export class BannerPartnerPush implements INodeType {
 				noDataExpression: true,
 				options: [
 					{ name: 'Add to Audience', value: 'add', action: 'Add people to an audience', description: 'People with ad consent join the audience' },
+					{
+						name: 'Consent Cascade',
+						value: 'consentCascade',
+						action: 'Remove people who withdrew consent from every audience',
+						description:
+							'Takes no items: removes everyone who withdrew ad consent, was suppressed or erased from every audience of this partner the store saw them added to, and records it in the consent log. Run it on a schedule (the ready-made consent-cascade workflow does).',
+					},
 					{ name: 'Remove Converters (Burn)', value: 'burn', action: 'Remove buyers from every audience', description: 'Remove each person from every audience of this partner they were added to, for example after Order Completed' },
 					{ name: 'Remove From Audience', value: 'remove', action: 'Remove people from an audience' },
 					{
@@ -160,7 +210,7 @@ export class BannerPartnerPush implements INodeType {
 				default: '',
 				required: true,
 				placeholder: '23851234567890123',
-				displayOptions: { hide: { operation: ['burn'] } },
+				displayOptions: { hide: { operation: ['burn', 'consentCascade'] } },
 				description: "The partner's audience: Meta custom audience ID, Google user list (product destination) ID, Criteo audience segment ID, LinkedIn DMP segment ID, TikTok audience ID",
 			},
 			{
@@ -173,7 +223,16 @@ export class BannerPartnerPush implements INodeType {
 				description: 'Google: the Google Ads customer ID that owns the list (digits only). TikTok: the advertiser ID.',
 			},
 			...httpPartnerProperties,
-			...personProperties,
+			...personProperties.map((p) => ({ ...p, displayOptions: { hide: { operation: ['consentCascade'] } } })),
+			{
+				displayName: 'People per Run',
+				name: 'cascadeLimit',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 10000,
+				displayOptions: { show: { operation: ['consentCascade'] } },
+				description: 'The most people taken out of audiences in one run; the rest are taken out by the next runs',
+			},
 			{
 				displayName: 'Options',
 				name: 'options',
@@ -222,10 +281,11 @@ export class BannerPartnerPush implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const partnerName = this.getNodeParameter('partner', 0) as PartnerName | 'http';
-		const operation = this.getNodeParameter('operation', 0) as PushOperation;
+		const operation = this.getNodeParameter('operation', 0) as PushOperation | 'consentCascade';
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		// An expression may give nothing: that is an empty ID, not the text "undefined".
 		const text = (name: string) => String(this.getNodeParameter(name, 0, '') ?? '').trim();
+		if (operation === 'consentCascade') return await consentCascade(this, partnerName, options);
 		const audienceId = operation === 'burn' ? '' : text('audienceId');
 		if (operation !== 'burn' && !audienceId) throw new NodeOperationError(this.getNode(), 'Audience ID: must not be empty', { description: "Set the partner's ID of the audience to change." });
 		const accountId = partnerName === 'google' || partnerName === 'tiktok' ? text('accountId') : undefined;
@@ -237,19 +297,8 @@ export class BannerPartnerPush implements INodeType {
 		}
 		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
 		const field = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
-		const { type: credential, url } = CREDENTIALS[partnerName];
-		const credentials = await this.getCredentials(credential);
-		const base = String(credentials.apiUrl || credentials.baseUrl || url).replace(/\/+$/, '');
-		let partner: AudiencePartner = partnerName === 'http' ? PARTNERS.meta : PARTNERS[partnerName];
-		if (partnerName === 'http') {
-			const options = httpPartnerOptions(this);
-			const problem = bodyTemplateProblem(options.bodyTemplate);
-			if (problem) throw new NodeOperationError(this.getNode(), problem, { description: 'Put {identifiers} where the list goes; {audience_id} and {operation} are filled in too.' });
-			partner = genericPartner(options);
-		}
-		// LinkedIn retires each API version after about a year: the credential says which one to use.
-		const versionHeader: Record<string, string> = partnerName === 'linkedin' && credentials.apiVersion ? { 'LinkedIn-Version': String(credentials.apiVersion) } : {};
-		const http = authenticatedCall(this, credential, base, versionHeader);
+		const partner = partnerOf(this, partnerName);
+		const http = await partnerCall(this, partnerName);
 		const store = await storeFor(this);
 		const out: INodeExecutionData[] = [];
 		for (let start = 0; start < items.length; start += BATCH) {

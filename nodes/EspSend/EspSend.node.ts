@@ -22,6 +22,7 @@ import { SendGridSender } from '../shared/delivery/sendgrid';
 import type { EmailSender } from '../shared/delivery/provider';
 import { SesSender } from '../shared/delivery/ses';
 import { SmtpSender, type SmtpSettings } from '../shared/delivery/smtp';
+import { MIN_SECRET_LENGTH } from '../shared/feedback/unsubscribe-token';
 import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { pathValue } from '../shared/segments/evaluate';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
@@ -75,6 +76,23 @@ async function senderFor(ctx: IExecuteFunctions, provider: Provider, campaign: s
 	}
 }
 
+/** The package's unsubscribe page, from its credential, checked once per run. */
+async function unsubscribePage(ctx: IExecuteFunctions): Promise<{ publicUrl: string; secret: string }> {
+	const c = await ctx.getCredentials<{ publicUrl?: string; secret?: string }>('retargetingUnsubscribeApi');
+	const publicUrl = String(c.publicUrl ?? '').trim();
+	if (!/^https?:\/\/[^/]+/i.test(publicUrl)) {
+		throw new NodeOperationError(ctx.getNode(), 'Unsubscribe Page URL: must be an http(s) link', {
+			description: "Set it in the Retargeting Unsubscribe Page credential: your n8n's public URL, /webhook/, and the path of the Email Events Trigger set to Unsubscribe Page.",
+		});
+	}
+	if (String(c.secret ?? '').length < MIN_SECRET_LENGTH) {
+		throw new NodeOperationError(ctx.getNode(), `Signing Secret: must be at least ${MIN_SECRET_LENGTH} characters`, {
+			description: 'Set it in the Retargeting Unsubscribe Page credential, for example to the output of "openssl rand -hex 32".',
+		});
+	}
+	return { publicUrl, secret: String(c.secret) };
+}
+
 export class EspSend implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'ESP Send',
@@ -97,6 +115,7 @@ export class EspSend implements INodeType {
 			{ name: 'retargetingMandrillApi', required: true, displayOptions: { show: { provider: ['mandrill'] } } },
 			{ name: 'retargetingPostmarkApi', required: true, displayOptions: { show: { provider: ['postmark'] } } },
 			{ name: 'retargetingSendGridApi', required: true, displayOptions: { show: { provider: ['sendgrid'] } } },
+			{ name: 'retargetingUnsubscribeApi', required: true, displayOptions: { show: { unsubscribeLink: ['package'] } } },
 			{
 				name: 'retargetingPostgresApi',
 				required: true,
@@ -161,14 +180,30 @@ export class EspSend implements INodeType {
 				description: 'The plain-text part. Empty: made from the HTML body.',
 			},
 			{
+				displayName: 'Unsubscribe Link',
+				name: 'unsubscribeLink',
+				type: 'options',
+				options: [
+					{
+						name: "This Package's Unsubscribe Page",
+						value: 'package',
+						description: 'A signed link to the Email Events Trigger set to Unsubscribe Page: one click (RFC 8058) or the page withdraws consent in the store',
+					},
+					{ name: 'My Own Page', value: 'custom', description: 'Your own unsubscribe page; it must record the choice in the store itself' },
+				],
+				default: 'package',
+				description: 'Where the unsubscribe link and the one-click List-Unsubscribe header of each email lead',
+			},
+			{
 				displayName: 'Unsubscribe URL',
 				name: 'unsubscribeUrl',
 				type: 'string',
 				default: '',
 				required: true,
+				displayOptions: { show: { unsubscribeLink: ['custom'] } },
 				placeholder: 'https://shop.example/unsubscribe?p={profile_id}',
 				description:
-					'Sent as the one-click List-Unsubscribe header (RFC 8058) and as {unsubscribe_url}. {profile_id} and {email} are replaced.',
+					'Sent as the one-click List-Unsubscribe header (RFC 8058) and as {unsubscribe_url}. {profile_id} and {email} are replaced: your page must check who is asking, or anyone could unsubscribe anyone.',
 			},
 			{
 				displayName: 'Campaign',
@@ -338,6 +373,7 @@ export class EspSend implements INodeType {
 				currency: String(options.currencyField ?? 'currency'),
 			},
 		};
+		if (this.getNodeParameter('unsubscribeLink', 0, 'package') === 'package') settings.unsubscribe = await unsubscribePage(this);
 		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
 		const personField = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
 		const stepField = String(options.stepField ?? 'step');
@@ -353,7 +389,7 @@ export class EspSend implements INodeType {
 				subject: String(this.getNodeParameter('subject', i, '') ?? ''),
 				html: String(this.getNodeParameter('html', i, '') ?? ''),
 				text: String(this.getNodeParameter('text', i, '') ?? ''),
-				unsubscribeUrl: text('unsubscribeUrl'),
+				unsubscribeUrl: settings.unsubscribe ? settings.unsubscribe.publicUrl : text('unsubscribeUrl'),
 			};
 			if (!/^[^\s@,;<>"]+@[^\s@,;<>"]+$/.test(content.from.email)) {
 				throw new NodeOperationError(this.getNode(), 'From Email is not an email address', {

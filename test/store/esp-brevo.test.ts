@@ -33,7 +33,7 @@ describe.each(BACKENDS)('ESP Send through Brevo (local stand-in) on %s', (_name,
 			subject: 'Hi Ada',
 			htmlContent: '<p>Hi Ada</p>',
 			textContent: 'Hi Ada',
-			headers: { 'List-Unsubscribe': `<https://shop.example/u/${await profileIdOf('p1@example.com')}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+			headers: { 'List-Unsubscribe': `<https://shop.example/u/${await profileIdOf('p1@example.com')}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', 'X-Retargeting-Key': 'wf:p1@example.com:1', 'X-Mailin-custom': 'wf:p1@example.com:1' },
 		});
 		expect(ctx.standIn.delivered).toHaveLength(1001);
 	});

@@ -29,6 +29,7 @@ describe.each(BACKENDS)('ESP Send through Postmark (local stand-in) on %s', (_na
 		expect(first.Headers).toEqual([
 			{ Name: 'List-Unsubscribe', Value: expect.stringMatching(/^<https:\/\/shop\.example\/u\/[0-9a-f-]{36}>$/) },
 			{ Name: 'List-Unsubscribe-Post', Value: 'List-Unsubscribe=One-Click' },
+			{ Name: 'X-Retargeting-Key', Value: 'wf:ada@example.com:1' },
 		]);
 		expect(await statuses()).toEqual({ 'wf:ada@example.com:1': 'sent', 'wf:inactive@example.com:1': 'failed', 'wf:bo@example.com:1': 'sent' });
 	});

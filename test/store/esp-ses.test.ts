@@ -36,6 +36,7 @@ describe.each(BACKENDS)('ESP Send through Amazon SES v2 (local stand-in) on %s',
 					Headers: [
 						{ Name: 'List-Unsubscribe', Value: `<https://shop.example/u/${profileId}>` },
 						{ Name: 'List-Unsubscribe-Post', Value: 'List-Unsubscribe=One-Click' },
+						{ Name: 'X-Retargeting-Key', Value: 'wf:ada@example.com:1' },
 					],
 				},
 			},

@@ -62,6 +62,6 @@ describe('Retargeting Profile operations', () => {
 			suppressedReason: 'complaint',
 		});
 		const exported = await runProfileOperation(store, 'export', { lookup: { by: 'email', value: 'kim@example.com' } });
-		expect(Object.keys(exported).sort()).toEqual(['audiences', 'campaigns', 'carts', 'conversions', 'events', 'found', 'profile', 'sends', 'touchpoints']);
+		expect(Object.keys(exported).sort()).toEqual(['audiences', 'campaigns', 'carts', 'consentLog', 'conversions', 'emailEvents', 'events', 'found', 'profile', 'sends', 'touchpoints', 'unsubscribedCampaigns']);
 	});
 });

@@ -60,13 +60,13 @@ export function audiencePerson(profile: ProfileFields): AudiencePerson {
 	};
 }
 
-async function profilesById(db: SqlDriver, ids: string[]): Promise<Map<string, ProfileFields>> {
+export async function profilesById(db: SqlDriver, ids: string[]): Promise<Map<string, ProfileFields>> {
 	const rows = await selectIn<ProfileRow>(db, 'SELECT * FROM rt_profiles WHERE id IN (?*)', ids);
 	return new Map(rows.map((r) => [r.id, toProfileFields(r)]));
 }
 
 /** Sends a batch, then again while the answer may pass later, waiting as the partner asks or twice as long each time. */
-async function send(http: HttpCall, partner: AudiencePartner, call: HttpRequest, count: number, policy: RetryPolicy): Promise<{ results: CallResult[]; calls: number }> {
+export async function send(http: HttpCall, partner: AudiencePartner, call: HttpRequest, count: number, policy: RetryPolicy): Promise<{ results: CallResult[]; calls: number }> {
 	for (let attempt = 1; ; attempt++) {
 		let answer: HttpAnswer;
 		try {

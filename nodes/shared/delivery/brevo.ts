@@ -50,7 +50,8 @@ export class BrevoSender implements EmailSender {
 				subject: m.subject,
 				htmlContent: m.html,
 				textContent: m.text,
-				headers: m.headers,
+				// X-Mailin-custom comes back with the message's webhooks: they find the send by it.
+				headers: m.key ? { ...m.headers, 'X-Mailin-custom': m.key } : m.headers,
 			})),
 		};
 		const response = await postOrUnclear(this.http, 'Brevo', '/v3/smtp/email', request);

@@ -1,11 +1,14 @@
-import { createHash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { askedToWaitTooLong, type RetryPolicy, waitBeforeRetry } from '../http';
 import { pathValue } from '../segments/evaluate';
 import { type PersonInput, SegmentRouter } from '../segments/filter';
 import type { Condition } from '../segments/rules';
+import { SEND_KEY_HEADER } from '../feedback/model';
+import { unsubscribeLink } from '../feedback/unsubscribe-token';
 import type { SqlDriver } from '../store/driver';
+import { sendClickId } from '../store/feedback';
+import { selectIn } from '../store/sql';
 import type { ProfileFields } from '../store/rows';
 import { confirmSends, releaseSends, reserveSends, type SendCap, type SendRecord } from './ledger';
 import { productsBlock, renderTemplate, textOfHtml, trackedLink } from './render';
@@ -19,7 +22,10 @@ export interface MessageContent {
 	html: string;
 	/** Empty: made from the HTML. */
 	text: string;
-	/** With `{profile_id}` and `{email}`; becomes the List-Unsubscribe header and {unsubscribe_url}. */
+	/**
+	 * Your own unsubscribe page, with `{profile_id}` and `{email}`; becomes the List-Unsubscribe
+	 * header and {unsubscribe_url}. Not used when the settings give the package's unsubscribe page.
+	 */
 	unsubscribeUrl: string;
 }
 
@@ -37,6 +43,8 @@ export interface EmailSettings {
 	retry?: RetryPolicy;
 	/** Provider calls under way at once (default 1): one-email-a-call APIs are bound by latency. */
 	parallelCalls?: number;
+	/** The package's unsubscribe page (Email Events Trigger): each link carries a signed token of the person and campaign. */
+	unsubscribe?: { publicUrl: string; secret: string };
 }
 
 export interface EmailInput extends PersonInput {
@@ -101,7 +109,7 @@ export async function sendEmails(
 	const live = !settings.dryRun && !settings.testAddress;
 
 	const outcomes: EmailOutcome[] = inputs.map((input) => ({ status: 'skipped', key: input.key }));
-	const planned: Array<{ index: number; record: SendRecord; profile: ProfileFields }> = [];
+	let planned: Array<{ index: number; record: SendRecord; profile: ProfileFields }> = [];
 	const keys = new Set<string>();
 	const plannedFor = new Map<string, number>();
 	routed.forEach((r, i) => {
@@ -119,6 +127,9 @@ export async function sendEmails(
 		planned.push({ index: i, record: { key, profileId: r.profile.id, channel: 'email', campaign: settings.campaign || null, step }, profile: r.profile });
 	});
 
+	const optedOut = await campaignOptOuts(db, settings.campaign, planned.map((p) => p.profile.id));
+	for (const p of planned.filter((x) => optedOut.has(x.profile.id))) outcomes[p.index].reason = 'the person unsubscribed from this campaign';
+	planned = planned.filter((p) => !optedOut.has(p.profile.id));
 	const reservations = live ? await reserveSends(db, planned.map((p) => p.record), new Date(now), settings.cap) : undefined;
 	const confirmations: Parameters<typeof confirmSends>[1] = [];
 	// Keys reserved here and not yet handed to the provider: given back if the run stops.
@@ -144,7 +155,7 @@ export async function sendEmails(
 			outcome.reason = 'an earlier attempt with this idempotency key was never confirmed; not sent again, to avoid a double';
 			continue;
 		}
-		const clickId = createHash('sha256').update(record.key).digest('hex').slice(0, 16);
+		const clickId = sendClickId(record.key);
 		const { missing, ...message } = render(inputs[index], profile, settings, clickId);
 		outcome.to = settings.testAddress || profile.email!;
 		outcome.subject = message.subject;
@@ -178,7 +189,7 @@ export async function sendEmails(
 					untouched.delete(record.key);
 					Object.assign(outcomes[index], result.ok ? { status: 'sent', providerId: result.providerId, attempts } : { status: 'failed', reason: result.reason, attempts });
 					// An outcome the provider left unclear stays pending: never sent again.
-					if (live && (result.ok || !result.unknown)) confirmations.push({ record, sent: result.ok, clickId, source: settings.source });
+					if (live && (result.ok || !result.unknown)) confirmations.push({ record, sent: result.ok, clickId, source: settings.source, providerId: result.ok ? result.providerId : undefined });
 				});
 			});
 			if (broken !== undefined) throw broken;
@@ -199,10 +210,7 @@ function render(input: EmailInput, profile: ProfileFields, settings: EmailSettin
 	const { values, step, content } = input;
 	const currency = String(pathValue(values, settings.fields.currency) ?? 'EUR');
 	const recovery = pathValue(values, settings.fields.recoveryUrl);
-	// In test mode the link must not unsubscribe the real person from the QA inbox.
-	const unsubscribe = content.unsubscribeUrl.replace(/\{(profile_id|email)\}/g, (_, k: string) =>
-		settings.testAddress ? 'test-mode' : encodeURIComponent(k === 'email' ? profile.email! : profile.id),
-	);
+	const unsubscribe = unsubscribeUrlOf(content, profile, settings);
 	const all = {
 		...values,
 		profile,
@@ -227,9 +235,25 @@ function render(input: EmailInput, profile: ProfileFields, settings: EmailSettin
 		subject: subject.output.replace(/[\r\n]+/g, ' ').trim(),
 		html: html.output,
 		text: text.output,
-		headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click' },
+		headers: { 'List-Unsubscribe': `<${unsubscribe}>`, 'List-Unsubscribe-Post': 'List-Unsubscribe=One-Click', ...(settings.testAddress ? {} : { [SEND_KEY_HEADER]: input.key.replace(/[\r\n]+/g, ' ') }) },
 		missing: [...new Set([...subject.missing, ...html.missing, ...text.missing])],
 	};
+}
+
+/** The person's unsubscribe link: the package's signed one, or your own page's with their ids filled in. */
+function unsubscribeUrlOf(content: MessageContent, profile: ProfileFields, settings: EmailSettings): string {
+	// In test mode the link must not unsubscribe the real person from the QA inbox.
+	if (settings.unsubscribe) {
+		const { publicUrl, secret } = settings.unsubscribe;
+		return settings.testAddress ? `${publicUrl}${publicUrl.includes('?') ? '&' : '?'}t=test-mode` : unsubscribeLink(publicUrl, secret, { profileId: profile.id, campaign: settings.campaign });
+	}
+	return content.unsubscribeUrl.replace(/\{(profile_id|email)\}/g, (_, k: string) => (settings.testAddress ? 'test-mode' : encodeURIComponent(k === 'email' ? profile.email! : profile.id)));
+}
+
+/** The people of `profileIds` who unsubscribed from the campaign's emails (and not from all). */
+async function campaignOptOuts(db: SqlDriver, campaign: string, profileIds: string[]): Promise<Set<string>> {
+	const rows = await selectIn<{ profile_id: string }>(db, 'SELECT profile_id FROM rt_campaign_optouts WHERE campaign = ? AND profile_id IN (?*)', profileIds, [campaign]);
+	return new Set(rows.map((r) => r.profile_id));
 }
 
 /** The plain-text part made from the HTML template, with the blocks in their own text form. */

@@ -112,7 +112,7 @@ async function capCounter(tx: SqlDriver, records: SendRecord[], cap: SendCap, no
  */
 export async function confirmSends(
 	db: SqlDriver,
-	results: Array<{ record: SendRecord; sent: boolean; clickId?: string; source?: string }>,
+	results: Array<{ record: SendRecord; sent: boolean; clickId?: string; source?: string; providerId?: string }>,
 	now = new Date(),
 ): Promise<void> {
 	if (results.length === 0) return;
@@ -124,6 +124,15 @@ export async function confirmSends(
 			const keys = results.filter((r) => r.sent === (status === 'sent')).map((r) => r.record.key);
 			if (keys.length === 0) continue;
 			await tx.run(`UPDATE rt_sends SET status = ?, confirmed_at = ? WHERE status = 'pending' AND idempotency_key IN (${placeholders(keys.length)})`, [status, at, ...keys]);
+		}
+		// The provider's message id: its event webhooks name the send by it.
+		const ids = results.filter((r) => r.sent && r.providerId).map((r) => [r.record.key, r.providerId!]);
+		for (let i = 0; i < ids.length; i += 1000) {
+			const chunk = ids.slice(i, i + 1000);
+			await tx.run(
+				`UPDATE rt_sends SET provider_id = v.column2 FROM (VALUES ${chunk.map(() => '(CAST(? AS TEXT), CAST(? AS TEXT))').join(', ')}) AS v WHERE rt_sends.idempotency_key = v.column1`,
+				chunk.flat(),
+			);
 		}
 		// A person erased while their email was under way keeps no touchpoint.
 		await insertTouchpoints(

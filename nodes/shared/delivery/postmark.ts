@@ -42,6 +42,8 @@ export class PostmarkSender implements EmailSender {
 			TextBody: m.text,
 			Headers: Object.entries(m.headers).map(([Name, Value]) => ({ Name, Value })),
 			MessageStream: this.stream,
+			// Metadata comes back with the message's webhooks: they find the send by it.
+			...(m.key ? { Metadata: { rt_key: m.key.slice(0, 80) } } : {}),
 			...(this.tag ? { Tag: this.tag.slice(0, 1000) } : {}),
 		}));
 		const response = await postOrUnclear(this.http, 'Postmark', '/email/batch', body);

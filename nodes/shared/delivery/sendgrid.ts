@@ -41,6 +41,8 @@ export class SendGridSender implements EmailSender {
 				{ type: 'text/html', value: m.html },
 			],
 			headers: m.headers,
+			// Custom args come back on every event of the message: the event webhook finds the send by it.
+			...(m.key ? { custom_args: { rt_key: m.key } } : {}),
 			...(this.categories.length ? { categories: this.categories } : {}),
 		});
 		if ('ok' in response) return response;

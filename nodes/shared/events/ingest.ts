@@ -161,8 +161,11 @@ function withRequestFacts(input: unknown, facts: RequestFacts, privacy: PrivacyO
 	const context: RawEvent = isObject(raw.context) ? { ...raw.context } : {};
 	if (context.ip === undefined && facts.ip) context.ip = facts.ip;
 	if (context.userAgent === undefined && facts.userAgent) context.userAgent = facts.userAgent;
-	const optedOut = (privacy.honourGpc && (facts.gpc || context.gpc === true)) || (privacy.honourDnt && facts.dnt);
-	if (optedOut) context.consent = { ...(isObject(context.consent) ? context.consent : {}), ads: false };
+	const gpc = privacy.honourGpc && (facts.gpc || context.gpc === true);
+	if (gpc || (privacy.honourDnt && facts.dnt)) {
+		context.consent = { ...(isObject(context.consent) ? context.consent : {}), ads: false };
+		context.consentSource = gpc ? 'gpc' : 'dnt';
+	}
 	return { ...raw, context };
 }
 

@@ -28,6 +28,8 @@ export interface EventContext {
 	locale?: string;
 	timezone?: string;
 	consent?: Consent;
+	/** What set `consent`, for the consent log: `gpc`, `dnt`, `profile-node`, ...; else the tracker. */
+	consentSource?: string;
 	/** Global Privacy Control, as the browser reported it. */
 	gpc?: boolean;
 }
@@ -128,6 +130,7 @@ const context = z
 		locale: z.string().max(40).optional(),
 		timezone: z.string().max(64).optional(),
 		consent: consent.optional(),
+		consentSource: z.string().max(100).optional(),
 		gpc: z.boolean().optional(),
 	})
 	.passthrough();

@@ -1,4 +1,5 @@
 import type { Consent, TrackedEvent } from '../events/model';
+import { type ConsentStep, logConsentSteps } from './consent-log';
 import { applyCartEvent, CART_EVENTS, newCart, ORDER_CANCELLED, ORDER_EVENT, ORDER_REFUNDED, orderRevenue, type Cart } from './carts';
 import type { Dialect, SqlDriver, SqlValue } from './driver';
 import {
@@ -29,6 +30,8 @@ interface ProfileDelta {
 	lastSeen: string;
 	traits: Record<string, unknown>;
 	consent: Consent;
+	/** What set each purpose of `consent` in this batch, for the consent log. */
+	consentSources: Partial<Record<keyof Consent, string>>;
 	/** The first userId and email linked in this batch; kept only where the profile has none. */
 	userId?: string;
 	email?: string;
@@ -276,7 +279,7 @@ export class BatchAppender {
 	private deltaOf(profileId: string, at: string): ProfileDelta {
 		let delta = this.deltas.get(profileId);
 		if (!delta) {
-			delta = { events: 0, orders: 0, revenue: 0, firstSeen: at, lastSeen: at, traits: {}, consent: {} };
+			delta = { events: 0, orders: 0, revenue: 0, firstSeen: at, lastSeen: at, traits: {}, consent: {}, consentSources: {} };
 			this.deltas.set(profileId, delta);
 		}
 		return delta;
@@ -288,7 +291,11 @@ export class BatchAppender {
 		if (event.timestamp < delta.firstSeen) delta.firstSeen = event.timestamp;
 		if (event.timestamp > delta.lastSeen) delta.lastSeen = event.timestamp;
 		if (event.type === 'identify') Object.assign(delta.traits, event.traits);
-		if (event.context.consent) Object.assign(delta.consent, event.context.consent);
+		if (event.context.consent) {
+			Object.assign(delta.consent, event.context.consent);
+			const source = consentSourceOf(event);
+			for (const purpose of Object.keys(event.context.consent) as Array<keyof Consent>) delta.consentSources[purpose] = source;
+		}
 		if (event.event === ORDER_EVENT) {
 			delta.orders += 1;
 			delta.revenue += orderRevenue(event.properties) ?? 0;
@@ -420,8 +427,10 @@ export class BatchAppender {
 				)
 			).map((row) => [row.id, row]),
 		);
+		const steps: ConsentStep[] = [];
 		const rows: SqlValue[][] = deltas.map(([id, d]) => {
 			const stored = documents.get(id);
+			if (stored) steps.push(...consentChanges(id, parsed<Consent>(stored.consent), d));
 			return [
 				id,
 				d.events,
@@ -451,7 +460,26 @@ export class BatchAppender {
 				chunk.flat(),
 			);
 		}
+		await logConsentSteps(this.tx, steps);
 	}
+}
+
+/** What set an event's consent: the event names its source (the Profile node, GPC), else the tracker and the call. */
+function consentSourceOf(event: TrackedEvent): string {
+	return event.context.consentSource ?? `tracking:${event.event ?? event.type}`;
+}
+
+/** The purposes whose consent the batch changed, as consent log steps. */
+function consentChanges(profileId: string, before: Consent, delta: ProfileDelta): ConsentStep[] {
+	return (Object.entries(delta.consent) as Array<[keyof Consent, boolean | undefined]>)
+		.filter(([purpose, value]) => value !== undefined && before[purpose] !== value)
+		.map(([purpose, value]) => ({
+			profileId,
+			purpose,
+			action: value ? 'granted' : 'withdrawn',
+			source: delta.consentSources[purpose] ?? 'tracking',
+			at: new Date(delta.lastSeen),
+		}));
 }
 
 /** Column types of the profile-delta VALUES list: PostgreSQL cannot infer them from a parameter. */

@@ -1,5 +1,6 @@
 import type { Consent, TrackedEvent } from '../events/model';
 import type { SqlDriver } from './driver';
+import { moveConsentLog } from './consent-log';
 import type { ProfileRow } from './rows';
 import { json, parsed, selectIn } from './sql';
 
@@ -26,6 +27,8 @@ export const PERSONAL_TABLES = [
 	'rt_conversions',
 	'rt_campaign_members',
 	'rt_audience_members',
+	'rt_email_events',
+	'rt_campaign_optouts',
 	'rt_identities',
 ] as const;
 
@@ -129,6 +132,7 @@ export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: st
 	if (!keep || !drop) return false;
 	// Drawn into a campaign on both sides: the kept profile's draw stands.
 	await tx.run('DELETE FROM rt_campaign_members WHERE profile_id = ? AND campaign IN (SELECT campaign FROM rt_campaign_members WHERE profile_id = ?)', [dropId, keepId]);
+	await tx.run('DELETE FROM rt_campaign_optouts WHERE profile_id = ? AND campaign IN (SELECT campaign FROM rt_campaign_optouts WHERE profile_id = ?)', [dropId, keepId]);
 	// In an audience on both sides: one membership stays.
 	await tx.run(
 		'DELETE FROM rt_audience_members WHERE profile_id = ? AND EXISTS (SELECT 1 FROM rt_audience_members k WHERE k.profile_id = ? AND k.partner = rt_audience_members.partner AND k.audience_id = rt_audience_members.audience_id)',
@@ -137,6 +141,7 @@ export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: st
 	for (const table of PERSONAL_TABLES) {
 		await tx.run(`UPDATE ${table} SET profile_id = ? WHERE profile_id = ?`, [keepId, dropId]);
 	}
+	await moveConsentLog(tx, keepId, dropId);
 	const keepConsent = parsed<Consent>(keep.consent);
 	const dropConsent = parsed<Consent>(drop.consent);
 	const consent: Consent = { ...dropConsent, ...keepConsent };

@@ -158,6 +158,59 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 		version: 5,
 		up: () => 'CREATE INDEX IF NOT EXISTS rt_touchpoints_message ON rt_touchpoints (message_id);',
 	},
+	{
+		// Listening back: the provider's id of each send (its events name it); the email providers'
+		// events once each; the consent log, kept as a hash and a time after erasure; the campaigns a
+		// person unsubscribed from; and the partner audiences an erased person still has to leave.
+		version: 6,
+		up: (d) => {
+			const json = d === 'postgres' ? 'JSONB' : 'TEXT';
+			const serial = d === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
+			return `
+			ALTER TABLE rt_sends ADD COLUMN provider_id TEXT;
+			CREATE INDEX IF NOT EXISTS rt_sends_provider ON rt_sends (provider_id);
+			CREATE TABLE IF NOT EXISTS rt_email_events (
+				provider TEXT NOT NULL,
+				event_id TEXT NOT NULL,
+				profile_id TEXT NOT NULL,
+				send_key TEXT,
+				kind TEXT NOT NULL,
+				occurred_at TEXT NOT NULL,
+				received_at TEXT NOT NULL,
+				PRIMARY KEY (provider, event_id)
+			);
+			CREATE INDEX IF NOT EXISTS rt_email_events_profile ON rt_email_events (profile_id, occurred_at);
+			CREATE TABLE IF NOT EXISTS rt_consent_log (
+				id ${serial},
+				profile_id TEXT,
+				subject TEXT NOT NULL,
+				purpose TEXT NOT NULL,
+				action TEXT NOT NULL,
+				source TEXT NOT NULL,
+				detail TEXT,
+				at TEXT NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS rt_consent_log_profile ON rt_consent_log (profile_id);
+			CREATE INDEX IF NOT EXISTS rt_consent_log_subject ON rt_consent_log (subject);
+			CREATE TABLE IF NOT EXISTS rt_campaign_optouts (
+				profile_id TEXT NOT NULL,
+				campaign TEXT NOT NULL,
+				at TEXT NOT NULL,
+				PRIMARY KEY (profile_id, campaign)
+			);
+			CREATE TABLE IF NOT EXISTS rt_audience_exits (
+				partner TEXT NOT NULL,
+				audience_id TEXT NOT NULL,
+				subject TEXT NOT NULL,
+				person ${json} NOT NULL,
+				queued_at TEXT NOT NULL,
+				attempts INTEGER NOT NULL DEFAULT 0,
+				last_error TEXT,
+				PRIMARY KEY (partner, audience_id, subject)
+			);
+			`;
+		},
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -8,8 +8,10 @@ import type { SqlDriver } from './driver';
 import { type Identity, IDENTITY_TURN, identityKey, lockForChange, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
 import { GroupCommit } from './group-commit';
 import { migrate } from './migrations';
+import { queueAudienceExits } from './audiences';
+import { anonymiseConsentLog, type ConsentLogEntry, consentLogOf, logConsentSteps } from './consent-log';
 import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart, toProfileFields } from './rows';
-import { parsed, takeTurns } from './sql';
+import { json, parsed, takeTurns } from './sql';
 
 export type { AbandonmentRules, DueCart } from './abandonment';
 export type { AppendResult } from './append';
@@ -38,6 +40,11 @@ export interface ProfileExport {
 	campaigns: Array<Record<string, unknown>>;
 	/** The ad partner audiences the person was added to. */
 	audiences: Array<Record<string, unknown>>;
+	/** What the email providers reported: deliveries, opens, clicks, bounces, complaints. */
+	emailEvents: Array<Record<string, unknown>>;
+	unsubscribedCampaigns: Array<Record<string, unknown>>;
+	/** Every change of consent or suppression, and every audience left because of it. */
+	consentLog: ConsentLogEntry[];
 }
 
 /**
@@ -117,7 +124,7 @@ export class RetargetingStore {
 	/** Creates or updates a person from known ids, traits and consent (a CRM import, a form). */
 	async upsertProfile(
 		ref: Omit<ProfileRef, 'profileId'>,
-		changes: { traits?: Record<string, unknown>; consent?: Consent },
+		changes: { traits?: Record<string, unknown>; consent?: Consent; source?: string },
 	): Promise<Profile> {
 		const now = new Date().toISOString();
 		await this.appendEvents([
@@ -133,7 +140,7 @@ export class RetargetingStore {
 				receivedAt: now,
 				properties: {},
 				traits: { ...changes.traits, ...(ref.email ? { email: ref.email } : {}) },
-				context: changes.consent ? { consent: changes.consent } : {},
+				context: changes.consent ? { consent: changes.consent, consentSource: changes.source ?? 'profile-node' } : {},
 			},
 		]);
 		const profile = await this.findProfile(ref);
@@ -153,16 +160,36 @@ export class RetargetingStore {
 		return keepId ? await this.findProfile({ profileId: keepId }) : undefined;
 	}
 
-	/** Suppressed people get no email and are pushed to no audience, whatever their consent says. */
-	async setSuppressed(ref: ProfileRef, suppressed: boolean, reason?: string): Promise<Profile | undefined> {
+	/**
+	 * Suppressed people get no email and are pushed to no audience, whatever their consent says; the
+	 * consent cascade takes them out of the partner audiences they are in. `source` goes to the consent log.
+	 */
+	async setSuppressed(ref: ProfileRef, suppressed: boolean, reason?: string, source = 'profile-node'): Promise<Profile | undefined> {
 		const profileId = await this.profileIdOf(this.driver, ref);
 		if (!profileId) return undefined;
-		await this.driver.run('UPDATE rt_profiles SET suppressed = ?, suppressed_reason = ? WHERE id = ?', [
-			suppressed ? 1 : 0,
-			suppressed ? (reason ?? null) : null,
-			profileId,
-		]);
+		await this.driver.transaction(async (tx) => {
+			await tx.run('UPDATE rt_profiles SET suppressed = ?, suppressed_reason = ? WHERE id = ?', [suppressed ? 1 : 0, suppressed ? (reason ?? null) : null, profileId]);
+			await logConsentSteps(tx, [{ profileId, purpose: 'all', action: suppressed ? 'suppressed' : 'unsuppressed', source, detail: reason ?? null, at: new Date() }]);
+		});
 		return await this.findProfile({ profileId });
+	}
+
+	/**
+	 * Withdraws a person's email consent (every campaign) or opts them out of one campaign's emails,
+	 * recording the change and its source in the consent log. False when the person is not in the store.
+	 */
+	async unsubscribe(profileId: string, scope: { campaign: string } | 'all', source: string, now = new Date()): Promise<boolean> {
+		return await this.driver.transaction(async (tx) => {
+			const [row] = await tx.all<{ consent: unknown }>('SELECT consent FROM rt_profiles WHERE id = ?', [profileId]);
+			if (!row) return false;
+			if (scope === 'all') {
+				await tx.run('UPDATE rt_profiles SET consent = ? WHERE id = ?', [json({ ...parsed<Consent>(row.consent), email: false }), profileId]);
+			} else {
+				await tx.run('INSERT INTO rt_campaign_optouts (profile_id, campaign, at) VALUES (?, ?, ?) ON CONFLICT (profile_id, campaign) DO NOTHING', [profileId, scope.campaign, now.toISOString()]);
+			}
+			await logConsentSteps(tx, [{ profileId, purpose: 'email', action: 'withdrawn', source, detail: scope === 'all' ? 'all emails' : `campaign: ${scope.campaign}`, at: now }]);
+			return true;
+		});
 	}
 
 	/** Everything held about a person, for an access request. */
@@ -180,16 +207,26 @@ export class RetargetingStore {
 			conversions: await rows('rt_conversions'),
 			campaigns: await rows('rt_campaign_members'),
 			audiences: await rows('rt_audience_members'),
+			emailEvents: await rows('rt_email_events'),
+			unsubscribedCampaigns: await rows('rt_campaign_optouts'),
+			consentLog: await consentLogOf(this.driver, profile.id),
 		};
 	}
 
-	/** Right to erasure: every row about the person, in every table, in one transaction. */
-	async eraseProfile(ref: ProfileRef): Promise<Record<string, number> | undefined> {
+	/**
+	 * Right to erasure: every row about the person, in every table, in one transaction. The consent
+	 * log keeps a hash and the times; the partner audiences the person is in are queued for the
+	 * consent cascade, with just what the partners need to find them, until they confirm the removal.
+	 */
+	async eraseProfile(ref: ProfileRef, source = 'profile-node'): Promise<Record<string, number> | undefined> {
 		return await this.driver.transaction(async (tx) => {
 			await takeTurns(tx, IDENTITY_TURN);
 			const profileId = await this.profileIdOf(tx, ref);
 			if (!profileId) return undefined;
 			await lockForChange(tx, [profileId]);
+			const now = new Date();
+			await queueAudienceExits(tx, profileId, now);
+			await anonymiseConsentLog(tx, profileId, now, source);
 			const deleted: Record<string, number> = {};
 			for (const table of PERSONAL_TABLES) {
 				deleted[table] = await tx.run(`DELETE FROM ${table} WHERE profile_id = ?`, [profileId]);
@@ -215,5 +252,31 @@ export class RetargetingStore {
 	/** Retention: deletes events received before `before`; returns how many. */
 	async purgeEventsBefore(before: Date): Promise<number> {
 		return await this.driver.run('DELETE FROM rt_events WHERE received_at < ?', [before.toISOString()]);
+	}
+
+	/**
+	 * Retention: deletes the events received before `before` and, when asked, the email providers'
+	 * events received before it; returns how many of each. Deletes 5,000 rows a transaction and
+	 * yields to the event loop between them, so that neither SQLite's write lock nor n8n's event loop
+	 * is held for long however much there is to delete. Orders and conversions, profiles, the consent
+	 * log and sends are not touched.
+	 */
+	async purgeBefore(before: Date, what: { emailEvents: boolean }): Promise<{ events: number; emailEvents: number }> {
+		const chunk = 5000;
+		const cutoff = before.toISOString();
+		// By primary key, a chunk at a time: `key` is the table's primary key columns.
+		const inChunks = async (table: string, key: string): Promise<number> => {
+			const sql = `DELETE FROM ${table} WHERE (${key}) IN (SELECT ${key} FROM ${table} WHERE received_at < ? LIMIT ${chunk})`;
+			let total = 0;
+			for (;;) {
+				const deleted = await this.driver.transaction(async (tx) => await tx.run(sql, [cutoff]));
+				total += deleted;
+				if (deleted < chunk) return total;
+				await new Promise((resolve) => setImmediate(resolve));
+			}
+		};
+		const events = await inChunks('rt_events', 'message_id');
+		const emailEvents = what.emailEvents ? await inChunks('rt_email_events', 'provider, event_id') : 0;
+		return { events, emailEvents };
 	}
 }
