@@ -15,7 +15,15 @@ import { conditionGroupsFromParameter, type ConditionsParameter } from '../share
 import { segmentMembers } from '../shared/segments/filter';
 import type { RetargetingStore } from '../shared/store/store';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
-import { runProfileOperation, type LookupKind, type ProfileOperation, type ProfileRequest } from './operations';
+import {
+	DEFAULT_KEEP_DAYS,
+	keepDaysProblem,
+	purgeOldData,
+	runProfileOperation,
+	type LookupKind,
+	type ProfileOperation,
+	type ProfileRequest,
+} from './operations';
 
 const lookupOptions = [
 	{ name: 'Email', value: 'email' },
@@ -48,7 +56,7 @@ export class RetargetingProfile implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',
-		description: 'Get, update, merge, suppress, export or erase a person in the retargeting store',
+		description: 'Get, update, merge, suppress, export or erase a person in the retargeting store, or purge its old data',
 		defaults: { name: 'Retargeting Profile' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -71,6 +79,7 @@ export class RetargetingProfile implements INodeType {
 				options: [
 					{ name: 'Person', value: 'person', description: 'A profile: IDs, traits, consent, counters and history' },
 					{ name: 'Segment', value: 'segment', description: 'The people of the store who meet conditions' },
+					{ name: 'Store', value: 'store', description: 'The store itself: retention of old data' },
 				],
 				default: 'person',
 			},
@@ -106,6 +115,50 @@ export class RetargetingProfile implements INodeType {
 					},
 				],
 				default: 'getMembers',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['store'] } },
+				options: [
+					{
+						name: 'Purge Old Data',
+						value: 'purge',
+						action: 'Purge old data',
+						description: 'Delete the events older than a given age, once per run whatever the number of input items',
+					},
+				],
+				default: 'purge',
+			},
+			{
+				displayName: 'Keep Events For (Days)',
+				name: 'keepDays',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: DEFAULT_KEEP_DAYS,
+				displayOptions: { show: { resource: ['store'], operation: ['purge'] } },
+				description:
+					"Tracked events (page views, product views, carts, identify calls…) received longer ago than this are deleted. Orders and conversions, profiles with their consent and counters, the consent log and the record of sends are kept. 395 days (13 months) is the CNIL's guidance for audience-measurement trackers.",
+			},
+			{
+				displayName: 'Options',
+				name: 'purgeOptions',
+				type: 'collection',
+				placeholder: 'Add Option',
+				default: {},
+				displayOptions: { show: { resource: ['store'], operation: ['purge'] } },
+				options: [
+					{
+						displayName: 'Also Purge Email Provider Events',
+						name: 'emailEvents',
+						type: 'boolean',
+						default: true,
+						description:
+							'Whether to also delete what the email providers reported (deliveries, opens, clicks, bounces) when it was received longer ago than the same number of days. Unsubscribes and suppressions they caused stay on the profile.',
+					},
+				],
 			},
 			{
 				displayName: 'Conditions',
@@ -244,6 +297,7 @@ export class RetargetingProfile implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const store = await storeFor(this);
+		if (this.getNodeParameter('resource', 0, 'person') === 'store') return [[await purgeOnce(this, store)]];
 		const out: INodeExecutionData[] = [];
 		for (let i = 0; i < items.length; i++) {
 			try {
@@ -262,6 +316,27 @@ export class RetargetingProfile implements INodeType {
 			}
 		}
 		return [out];
+	}
+}
+
+/** Store → Purge Old Data: once per execution, whatever the number of items; one item out, paired to the first. */
+async function purgeOnce(ctx: IExecuteFunctions, store: RetargetingStore): Promise<INodeExecutionData> {
+	try {
+		const keepDays = ctx.getNodeParameter('keepDays', 0, DEFAULT_KEEP_DAYS) as number;
+		const problem = keepDaysProblem(keepDays);
+		if (problem) {
+			throw new NodeOperationError(ctx.getNode(), problem, {
+				itemIndex: 0,
+				description: 'Give the number of days events are kept, for example 395 (13 months).',
+			});
+		}
+		const emailEvents = ctx.getNodeParameter('purgeOptions.emailEvents', 0, true) as boolean;
+		return { json: (await purgeOldData(store, { keepDays, emailEvents })) as unknown as IDataObject, pairedItem: { item: 0 } };
+	} catch (error) {
+		if (!ctx.continueOnFail()) {
+			throw error instanceof NodeOperationError ? error : new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: 0 });
+		}
+		return { json: { error: (error as Error).message }, pairedItem: { item: 0 } };
 	}
 }
 

@@ -67,3 +67,42 @@ export async function runProfileOperation(
 		}
 	}
 }
+
+/** Store → Purge Old Data: 13 months, the CNIL's guidance for audience-measurement trackers. */
+export const DEFAULT_KEEP_DAYS = 395;
+
+const DAY_MS = 24 * 60 * 60 * 1000;
+
+export interface PurgeRequest {
+	/** Events received longer ago than this many days are deleted. */
+	keepDays: number;
+	/** Whether the email providers' events (deliveries, opens, clicks, bounces) older than that go too. */
+	emailEvents: boolean;
+}
+
+export interface PurgeResult {
+	purged: { events: number; emailEvents: number };
+	/** The cutoff: what was received before it is gone. */
+	before: string;
+	keptDays: number;
+}
+
+/** The problem with a retention age, or undefined when it can be used. */
+export function keepDaysProblem(keepDays: unknown): string | undefined {
+	if (typeof keepDays !== 'number' || !Number.isFinite(keepDays)) return `Keep Events For (Days) must be a number, not ${JSON.stringify(keepDays)}`;
+	if (keepDays < 1) return `Keep Events For (Days) must be at least 1, not ${keepDays}`;
+	return undefined;
+}
+
+/**
+ * Retention, run once per execution: deletes the events (and, when asked, the email providers'
+ * events) received more than `keepDays` days before `now`. Orders and conversions, profiles, the
+ * consent log and sends are kept.
+ */
+export async function purgeOldData(store: RetargetingStore, request: PurgeRequest, now = new Date()): Promise<PurgeResult> {
+	const problem = keepDaysProblem(request.keepDays);
+	if (problem) throw new Error(problem);
+	const before = new Date(now.getTime() - request.keepDays * DAY_MS);
+	const purged = await store.purgeBefore(before, { emailEvents: request.emailEvents });
+	return { purged, before: before.toISOString(), keptDays: request.keepDays };
+}

@@ -180,6 +180,7 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 				PRIMARY KEY (provider, event_id)
 			);
 			CREATE INDEX IF NOT EXISTS rt_email_events_profile ON rt_email_events (profile_id, occurred_at);
+			CREATE INDEX IF NOT EXISTS rt_email_events_received ON rt_email_events (received_at);
 			CREATE TABLE IF NOT EXISTS rt_consent_log (
 				id ${serial},
 				profile_id TEXT,
