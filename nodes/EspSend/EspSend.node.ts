@@ -23,6 +23,7 @@ import type { EmailSender } from '../shared/delivery/provider';
 import { SesSender } from '../shared/delivery/ses';
 import { SmtpSender, type SmtpSettings } from '../shared/delivery/smtp';
 import { MIN_SECRET_LENGTH } from '../shared/feedback/unsubscribe-token';
+import { checkUnsubscribePage } from '../shared/feedbackCredentials';
 import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
 import { pathValue } from '../shared/segments/evaluate';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
@@ -115,7 +116,7 @@ export class EspSend implements INodeType {
 			{ name: 'retargetingMandrillApi', required: true, displayOptions: { show: { provider: ['mandrill'] } } },
 			{ name: 'retargetingPostmarkApi', required: true, displayOptions: { show: { provider: ['postmark'] } } },
 			{ name: 'retargetingSendGridApi', required: true, displayOptions: { show: { provider: ['sendgrid'] } } },
-			{ name: 'retargetingUnsubscribeApi', required: true, displayOptions: { show: { unsubscribeLink: ['package'] } } },
+			{ name: 'retargetingUnsubscribeApi', required: true, testedBy: 'checkUnsubscribePage', displayOptions: { show: { unsubscribeLink: ['package'] } } },
 			{
 				name: 'retargetingPostgresApi',
 				required: true,
@@ -339,6 +340,7 @@ export class EspSend implements INodeType {
 	methods = {
 		credentialTest: {
 			checkPostgresStore,
+			checkUnsubscribePage,
 			async checkSmtp(this: ICredentialTestFunctions, credential: ICredentialsDecrypted): Promise<INodeCredentialTestResult> {
 				const sender = new SmtpSender(smtpSettings(credential.data ?? {}));
 				try {

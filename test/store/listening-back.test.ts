@@ -1,3 +1,5 @@
+import { randomBytes } from 'node:crypto';
+
 import { runConsentCascade } from '../../nodes/shared/audiences/cascade.ts';
 import { sha256Hex } from '../../nodes/shared/audiences/identifiers.ts';
 import { PARTNERS, type PartnerName } from '../../nodes/shared/audiences/partners.ts';
@@ -15,7 +17,8 @@ import { fetchCall } from '../harness/fetch-call.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const T = Date.parse('2026-11-20T09:00:00.000Z');
-const SECRET = 'a-signing-secret-of-more-than-32-characters';
+/** Made at run time: the unsubscribe links' signing key. */
+const LINK_KEY = randomBytes(24).toString('hex');
 
 /** An email provider that takes every message and answers with an id of its own. */
 class RecordingSender implements EmailSender {
@@ -78,7 +81,7 @@ describe.each(BACKENDS)('Listening back on %s: consent log, provider events, uns
 			requireExplicitConsent: true,
 			dryRun: false,
 			fields: { cartItems: 'items', recommendations: 'recommendations', recoveryUrl: 'recoveryUrl', currency: 'currency' },
-			unsubscribe: { publicUrl: 'https://n8n.example.com/webhook/unsubscribe', secret: SECRET },
+			unsubscribe: { publicUrl: 'https://n8n.example.com/webhook/unsubscribe', secret: LINK_KEY },
 		};
 		const input = (userId: string): EmailInput => ({
 			person: { kind: 'userId', value: userId },
@@ -93,7 +96,7 @@ describe.each(BACKENDS)('Listening back on %s: consent log, provider events, uns
 		const link = sender.sent[0].headers['List-Unsubscribe'].slice(1, -1);
 		expect(link).not.toMatch(/ada|example\.com%40|%40/i);
 		const token = new URL(link).searchParams.get('t')!;
-		expect(readUnsubscribeToken(SECRET, token)).toEqual({ ok: true, claim: { profileId: await idOf('ada'), campaign: 'cart-recovery' } });
+		expect(readUnsubscribeToken(LINK_KEY, token)).toEqual({ ok: true, claim: { profileId: await idOf('ada'), campaign: 'cart-recovery' } });
 		expect(sender.sent[0].headers['X-Retargeting-Key']).toBe('wf:ada:1');
 		const [ada] = await store.driver.all<{ provider_id: string }>("SELECT provider_id FROM rt_sends WHERE idempotency_key = 'wf:ada:1'");
 		expect(ada.provider_id).toBe('prov-0');
