@@ -19,6 +19,17 @@ async function rawBody(ctx: IWebhookFunctions): Promise<Buffer> {
 	return req.rawBody ?? Buffer.alloc(0);
 }
 
+/**
+ * The URL the provider called, as it knows it (Mailchimp Transactional signs it): the one the
+ * credential says it was registered with, else this trigger's public URL; with the query string the
+ * request carried (a token may be there) unless the registered URL has its own.
+ */
+function publicUrlOf(ctx: IWebhookFunctions, credential: WebhookCredential): string {
+	const base = String(credential.signedUrl || ctx.getNodeWebhookUrl('default') || '');
+	const called = ctx.getRequestObject().originalUrl ?? '';
+	return base.includes('?') || !called.includes('?') ? base : `${base}${called.slice(called.indexOf('?'))}`;
+}
+
 /** The unsubscribe endpoint; answers itself and gives what was applied, for the workflow. */
 export async function handleUnsubscribeRequest(ctx: IWebhookFunctions): Promise<Array<Record<string, unknown>>> {
 	const req = ctx.getRequestObject();
@@ -72,7 +83,7 @@ export async function handleProviderRequest(ctx: IWebhookFunctions, provider: Ex
 		res.status(401).json({ error: `The credential is for ${credential.provider}, the trigger for ${provider}: choose a credential of the same provider` });
 		return [];
 	}
-	const request: FeedbackRequest = { body: await rawBody(ctx), headers: req.headers, url: credential.signedUrl || ctx.getNodeWebhookUrl('default') || '', method: req.method };
+	const request: FeedbackRequest = { body: await rawBody(ctx), headers: req.headers, url: publicUrlOf(ctx, credential), method: req.method };
 	let reading: FeedbackReading;
 	try {
 		reading = await readProviderRequest(ctx, provider, request, credential);

@@ -12,9 +12,11 @@ import {
 import type { Consent } from '../shared/events/model';
 import { conditionProperties } from '../shared/segmentConditionProperties';
 import { conditionGroupsFromParameter, type ConditionsParameter } from '../shared/segmentParameters';
+import { pathValue } from '../shared/segments/evaluate';
 import { segmentMembers } from '../shared/segments/filter';
 import type { RetargetingStore } from '../shared/store/store';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+import { applyBounceEmail } from './applyBounceEmail';
 import {
 	DEFAULT_KEEP_DAYS,
 	keepDaysProblem,
@@ -77,6 +79,7 @@ export class RetargetingProfile implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
+					{ name: 'Email Feedback', value: 'feedback', description: 'Bounce and complaint reports that come back by email, for plain SMTP' },
 					{ name: 'Person', value: 'person', description: 'A profile: IDs, traits, consent, counters and history' },
 					{ name: 'Segment', value: 'segment', description: 'The people of the store who meet conditions' },
 					{ name: 'Store', value: 'store', description: 'The store itself: retention of old data' },
@@ -131,6 +134,39 @@ export class RetargetingProfile implements INodeType {
 					},
 				],
 				default: 'purge',
+			},
+			{
+				displayName: 'Operation',
+				name: 'operation',
+				type: 'options',
+				noDataExpression: true,
+				displayOptions: { show: { resource: ['feedback'] } },
+				options: [
+					{
+						name: 'Apply Bounce Email',
+						value: 'applyBounceEmail',
+						action: 'Apply a bounce or complaint email',
+						description: 'Read a delivery status (DSN) or complaint (ARF) report from the IMAP trigger: hard bounces and complaints suppress the address, soft bounces are counted',
+					},
+				],
+				default: 'applyBounceEmail',
+			},
+			{
+				displayName: 'Email Source Field',
+				name: 'rawField',
+				type: 'string',
+				default: 'raw',
+				displayOptions: { show: { operation: ['applyBounceEmail'] } },
+				description: 'The item field holding the email, as the Email Trigger (IMAP) gives it with Format: RAW',
+			},
+			{
+				displayName: 'Soft Bounces Before Suppression',
+				name: 'softBounceLimit',
+				type: 'number',
+				typeOptions: { minValue: 1 },
+				default: 3,
+				displayOptions: { show: { operation: ['applyBounceEmail'] } },
+				description: 'An address that soft-bounces this many times in a row (no delivery between) is suppressed',
 			},
 			{
 				displayName: 'Keep Events For (Days)',
@@ -301,6 +337,12 @@ export class RetargetingProfile implements INodeType {
 		const out: INodeExecutionData[] = [];
 		for (let i = 0; i < items.length; i++) {
 			try {
+				if (this.getNodeParameter('resource', i, 'person') === 'feedback') {
+					const field = String(this.getNodeParameter('rawField', i, 'raw')).trim() || 'raw';
+					const bounce = await applyBounceEmail(store, pathValue(items[i].json, field), Number(this.getNodeParameter('softBounceLimit', i, 3)));
+					out.push({ json: { ...items[i].json, [field]: undefined, bounce: bounce as unknown as IDataObject }, pairedItem: { item: i } });
+					continue;
+				}
 				if (this.getNodeParameter('resource', i, 'person') === 'segment') {
 					for (const member of await segmentMembersOf(this, store, i)) out.push({ json: member, pairedItem: { item: i } });
 					continue;

@@ -82,6 +82,7 @@ async function espSend(provider: Provider, url: string, count: number): Promise<
 		provider: provider.value,
 		fromEmail: 'shop@example.com',
 		fromName: 'The Shop',
+		unsubscribeLink: 'custom',
 		unsubscribeUrl: 'https://shop.example/unsubscribe?p={profile_id}',
 		campaign: 'bench',
 		options: { capMax: 0 },

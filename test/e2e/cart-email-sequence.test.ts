@@ -1,5 +1,6 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { DatabaseSync } from 'node:sqlite';
 import path from 'node:path';
 
 import { type N8nInstance, type WorkflowJson, webhookNode } from '../harness/n8n.ts';
@@ -12,11 +13,15 @@ import { PostmarkStandIn } from '../harness/postmark-stand-in.ts';
 import { SendGridStandIn } from '../harness/sendgrid-stand-in.ts';
 import { SesStandIn } from '../harness/ses-stand-in.ts';
 import { decoded, TestSmtpServer } from '../harness/smtp.ts';
+import { launchBrowser } from '../harness/editor.ts';
 
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
+const UNSUBSCRIBE_KEY = randomBytes(24).toString('hex');
 
 describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMTP, then the API providers', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
+	/** The shipped cart sequence, published by the first test. */
+	let cartWorkflowId: string;
 	const smtp = new TestSmtpServer();
 	const postmark = new PostmarkStandIn();
 	const sendgrid = new SendGridStandIn();
@@ -57,6 +62,14 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 	it('emails step 1 to the person who consented; not to one who withdrew or never gave consent, nor to a buyer; the same execution run again sends nothing; the weekly report credits the email with the order that followed', async () => {
 		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop', { writeKey: WRITE_KEY });
 		const mail = await n8n.createCredential('retargetingSmtpApi', 'Mail', { host: '127.0.0.1', port: smtpPort, secure: false });
+		// The package's unsubscribe page: the shipped email-events workflow serves it at /webhook/unsubscribe.
+		const unsubscribe = await n8n.createCredential('retargetingUnsubscribeApi', 'Unsubscribe page', { publicUrl: `${n8n.baseUrl}/webhook/unsubscribe`, secret: UNSUBSCRIBE_KEY, shopName: 'The Shop', backUrl: 'https://shop.example' });
+		// As its note says: a shop that sends over SMTP keeps the unsubscribe page and deletes the providers' triggers.
+		const events = JSON.parse(readFileSync(path.join(repoRoot(), 'workflows', 'email-events.json'), 'utf8')) as WorkflowJson;
+		const kept = events.nodes.filter((n) => ['Unsubscribe page', 'Unsubscribed', 'Note'].includes(n.name));
+		(kept.find((n) => n.name === 'Unsubscribe page') as unknown as { credentials: unknown }).credentials = { retargetingUnsubscribeApi: { id: unsubscribe, name: 'Unsubscribe page' } };
+		await n8n.publishWorkflow({ name: events.name, nodes: kept, connections: { 'Unsubscribe page': events.connections['Unsubscribe page'] } });
+		await n8n.waitForWebhook('unsubscribe');
 		await n8n.publishWorkflow({
 			name: 'Collect',
 			nodes: [
@@ -104,11 +117,11 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		const node = (name: string) => template.nodes.find((n) => n.name === name) as unknown as { parameters: Record<string, unknown>; credentials?: unknown };
 		node('Abandoned Cart Trigger').parameters.steps = '5s, 10m, 20m';
 		node('Still abandoned?').parameters.holdoutPercent = 0;
-		node('ESP Send').credentials = { retargetingSmtpApi: { id: mail, name: 'Mail' } };
-		const workflowId = await n8n.publishWorkflow({ name: template.name, nodes: template.nodes, connections: template.connections });
+		node('ESP Send').credentials = { retargetingSmtpApi: { id: mail, name: 'Mail' }, retargetingUnsubscribeApi: { id: unsubscribe, name: 'Unsubscribe page' } };
+		cartWorkflowId = await n8n.publishWorkflow({ name: template.name, nodes: template.nodes, connections: template.connections });
 
 		await smtp.waitFor(1, 90_000);
-		const [execution] = await n8n.waitForExecutions(workflowId, 1, 30_000);
+		const [execution] = await n8n.waitForExecutions(cartWorkflowId, 1, 30_000);
 		const run = execution.data!.resultData.runData;
 		const sent = run['ESP Send'][0].data!.main[0]!.map((i) => i.json.send as { status: string; to: string; subject: string });
 		expect(sent).toEqual([expect.objectContaining({ status: 'sent', to: 'ada@example.com', subject: 'Ada, your cart is waiting' })]);
@@ -119,7 +132,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 
 		expect(smtp.messages.map((m) => m.to)).toEqual([['ada@example.com']]);
 		const raw = decoded(smtp.messages[0].raw);
-		expect(raw).toMatch(/List-Unsubscribe: <https:\/\/shop\.example\/unsubscribe\?p=[0-9a-f-]{36}>/);
+		expect(raw).toContain(`List-Unsubscribe: <${n8n.baseUrl}/webhook/unsubscribe?t=`);
 		expect(raw).toContain('List-Unsubscribe-Post: List-Unsubscribe=One-Click');
 		expect(raw).toContain('Tea &amp; &lt;Biscuits&gt;');
 		expect(raw).toMatch(/href="https:\/\/shop\.example\/cart\/restore\?cart=c-ada&amp;utm_source=smtp&amp;utm_medium=email&amp;utm_campaign=cart-recovery&amp;utm_content=step-1&amp;rt_cid=[0-9a-f]{16}"/);
@@ -128,7 +141,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		// The same execution again (the trigger's items pinned, as "Debug in editor" does): the guard
 		// now counts Ada's email against its cap of one, so nothing new is sent (ESP Send's own
 		// idempotency key, the second line of defence, is shown in esp-send-node.test.ts).
-		const rerun = await n8n.waitForExecution(await n8n.runWithPinnedTrigger(workflowId, 'Abandoned Cart Trigger', run['Abandoned Cart Trigger'][0].data!.main[0]!));
+		const rerun = await n8n.waitForExecution(await n8n.runWithPinnedTrigger(cartWorkflowId, 'Abandoned Cart Trigger', run['Abandoned Cart Trigger'][0].data!.main[0]!));
 		expect(rerun.status).toBe('success');
 		const rerunData = rerun.data!.resultData.runData;
 		expect(rerunData['ESP Send']).toBeUndefined();
@@ -188,6 +201,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 						personField: 'body.email',
 						fromEmail: 'shop@example.com',
 						subject: 'Hello {first_name}',
+						unsubscribeLink: 'custom',
 						unsubscribeUrl: 'https://shop.example/u/{profile_id}',
 						campaign: 'welcome-back',
 						// Ada gets one email per provider here; the default cap (3 a day) would stop the fourth.
@@ -260,4 +274,83 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		expect(ses.requests[0].body).toMatchObject({ Destination: { ToAddresses: ['ada@example.com'] }, EmailTags: [{ Name: 'campaign', Value: 'welcome-back' }] });
 		expect(ses.shapeErrors).toEqual([]);
 	}, 120_000);
+
+	it("the email's one-click unsubscribe (RFC 8058, as Gmail posts it) withdraws Eve's email consent and the next step skips her; a tampered or cut token gets 400 and changes nothing; the page renders in Chromium without JavaScript", async () => {
+		const store = () => new DatabaseSync(path.join(n8n.userFolder, '.n8n', 'retargeting', 'store.sqlite'), { readOnly: true });
+		const eve = () => {
+			const db = store();
+			try {
+				const profile = db.prepare("SELECT p.id, p.consent FROM rt_profiles p JOIN rt_identities i ON i.profile_id = p.id WHERE i.kind = 'email' AND i.value = 'eve@example.com'").get() as { id: string; consent: string };
+				const log = db.prepare('SELECT purpose, action, source FROM rt_consent_log WHERE profile_id = ? ORDER BY id').all(profile.id) as Array<Record<string, string>>;
+				return { id: profile.id, consent: JSON.parse(profile.consent) as Record<string, boolean>, log: log.map((e) => [e.purpose, e.action, e.source]) };
+			} finally {
+				db.close();
+			}
+		};
+		const before = smtp.messages.length;
+		const ago = (seconds: number) => new Date(Date.now() - seconds * 1000).toISOString();
+		expect(
+			await n8n.track('shop', WRITE_KEY, [
+				{ type: 'identify', anonymousId: 'eve', traits: { email: 'eve@example.com', first_name: 'Eve' }, context: { consent: { email: true } }, timestamp: ago(20) },
+				{ type: 'track', event: 'Checkout Started', anonymousId: 'eve', timestamp: ago(10), properties: { cart_id: 'c-eve', value: 9, currency: 'EUR', products: [{ product_id: 'sku-2', name: 'Jam', price: 9, quantity: 1 }] } },
+			]),
+		).toMatchObject({ accepted: 2 });
+		await smtp.waitFor(before + 1, 90_000);
+		const message = decoded(smtp.messages[before].raw);
+		expect(smtp.messages[before].to).toEqual(['eve@example.com']);
+		const link = /List-Unsubscribe: <([^>]+)>/.exec(message.replace(/\r?\n[ \t]+/g, ' '))![1];
+		expect(link.startsWith(`${n8n.baseUrl}/webhook/unsubscribe?t=`)).toBe(true);
+		// The token names the person by the store's id: the address is nowhere in the link.
+		expect(link).not.toMatch(/eve|%40/i);
+		const token = new URL(link).searchParams.get('t')!;
+		const oneClick = (url: string) => fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: 'List-Unsubscribe=One-Click' });
+
+		const flipped = token.slice(0, -3) + (token.slice(-3, -2) === 'A' ? 'B' : 'A') + token.slice(-2);
+		for (const bad of [flipped, token.slice(0, token.length - 10), token.split('.').slice(0, 2).join('.'), '']) {
+			const url = `${n8n.baseUrl}/webhook/unsubscribe?t=${encodeURIComponent(bad)}`;
+			expect((await oneClick(url)).status).toBe(400);
+			const page = await fetch(url);
+			expect(page.status).toBe(400);
+			expect(await page.text()).toContain('This unsubscribe link is not valid');
+		}
+		expect(eve().consent.email).toBe(true);
+		expect(eve().log).toEqual([['email', 'granted', 'tracking:identify']]);
+
+		// The page a person sees, in Chromium with JavaScript off: it offers the campaign or all emails and changes nothing by itself.
+		const browser = await launchBrowser();
+		try {
+			const context = await browser.newContext({ javaScriptEnabled: false, viewport: { width: 640, height: 480 } });
+			const page = await context.newPage();
+			const answer = await page.goto(link);
+			expect(answer?.status()).toBe(200);
+			expect(answer?.headers()['content-security-policy']).toContain("default-src 'none'");
+			expect(await page.getByRole('button', { name: 'Only this campaign (cart-recovery)' }).isVisible()).toBe(true);
+			expect(await page.getByRole('button', { name: 'All emails' }).isVisible()).toBe(true);
+			expect(await page.getByRole('link', { name: 'Back to The Shop' }).getAttribute('href')).toBe('https://shop.example');
+			mkdirSync(path.join(repoRoot(), '.test-runs'), { recursive: true });
+			await page.screenshot({ path: path.join(repoRoot(), '.test-runs', 'unsubscribe-page.png') });
+			expect(eve().consent.email).toBe(true);
+		} finally {
+			await browser.close();
+		}
+
+		// Gmail's one-click POST: 200 and no page; consent withdrawn at once, with its source.
+		const clicked = await oneClick(link);
+		expect(clicked.status).toBe(200);
+		expect(await clicked.text()).toBe('');
+		expect(eve().consent.email).toBe(false);
+		expect(eve().log).toEqual([
+			['email', 'granted', 'tracking:identify'],
+			['email', 'withdrawn', 'one-click'],
+		]);
+
+		// The next step of her sequence: the guard stops her, for the consent she withdrew, and nothing is sent.
+		const [first] = (await n8n.waitForExecutions(cartWorkflowId, 2, 30_000)).filter((e) => JSON.stringify(e.data?.resultData.runData['Abandoned Cart Trigger']?.[0].data?.main[0] ?? []).includes('c-eve'));
+		const item = first.data!.resultData.runData['Abandoned Cart Trigger'][0].data!.main[0]!.find((i) => i.json.cartId === 'c-eve')!;
+		const next = await n8n.waitForExecution(await n8n.runWithPinnedTrigger(cartWorkflowId, 'Abandoned Cart Trigger', [{ json: { ...item.json, step: 2 } }]));
+		expect(next.data!.resultData.runData['ESP Send']).toBeUndefined();
+		const [held] = next.data!.resultData.runData['Not sent (ordered, opted out, capped)'][0].data!.main[0]!.map((i) => i.json);
+		expect((held.segment as { facts: Record<string, unknown> }).facts).toMatchObject({ 'email consent': false });
+		expect(smtp.messages).toHaveLength(before + 1);
+	}, 180_000);
 });

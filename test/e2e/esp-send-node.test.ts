@@ -42,6 +42,7 @@ describe('the ESP Send node, run by n8n-core', () => {
 			personField: 'customer.id',
 			fromEmail: 'shop@example.com',
 			subject: 'For {first_name}',
+			unsubscribeLink: 'custom',
 			unsubscribeUrl: '={{ "https://shop.example/u/" + $json.customer.id }}',
 			campaign: 'spring',
 			...extra,

@@ -1,5 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 
+import { applyBounceEmail } from '../../nodes/RetargetingProfile/applyBounceEmail.ts';
 import { runConsentCascade } from '../../nodes/shared/audiences/cascade.ts';
 import { sha256Hex } from '../../nodes/shared/audiences/identifiers.ts';
 import { PARTNERS, type PartnerName } from '../../nodes/shared/audiences/partners.ts';
@@ -145,6 +148,24 @@ describe.each(BACKENDS)('Listening back on %s: consent log, provider events, uns
 		expect((await store.findProfile({ userId: 'ada' }))!.suppressed).toBe(false);
 		expect((await applyFeedback(store.driver, [soft(6)], { softBounceLimit: 3 })).map((o) => o.action)).toEqual(['suppressed']);
 		expect((await store.findProfile({ userId: 'ada' }))!.suppressedReason).toBe('3 soft bounces in a row (postmark)');
+	});
+
+	it('plain SMTP: a bounce report from the IMAP trigger (its RAW item) suppresses the address of the send it names; a complaint report too; an auto-reply changes nothing', async () => {
+		const fixture = (name: string) => readFileSync(path.join(__dirname, '..', 'fixtures', 'feedback', name), 'utf8');
+		await store.appendEvents([eventAt(T, { type: 'identify', userId: 'nobody', traits: { email: 'nobody@example.org' }, context: { consent: { email: true } } })]);
+		const bounced = await applyBounceEmail(store, fixture('postfix-dsn-5.1.1.eml'), 3);
+		expect(bounced.status).toBe('applied');
+		expect(bounced.events.map((e) => [e.email, e.kind, e.status])).toEqual([
+			['nobody@example.org', 'invalid_address', 'applied'],
+			['closed@example.net', expect.any(String), 'unknown'],
+		]);
+		expect(await store.findProfile({ userId: 'nobody' })).toMatchObject({ suppressed: true, suppressedReason: 'invalid address (smtp)' });
+		expect((await applyBounceEmail(store, fixture('postfix-dsn-5.1.1.eml'), 3)).events.map((e) => e.status)).toEqual(['duplicate', 'unknown']);
+		await store.appendEvents([eventAt(T, { type: 'identify', userId: 'user', traits: { email: 'user@example.com' }, context: { consent: { email: true } } })]);
+		expect((await applyBounceEmail(store, fixture('arf-abuse.eml'), 3)).events.map((e) => [e.kind, e.status])).toEqual([['complaint', 'applied']]);
+		expect((await store.findProfile({ userId: 'user' }))!.suppressed).toBe(true);
+		expect(await applyBounceEmail(store, fixture('auto-reply.eml'), 3)).toMatchObject({ status: 'ignored', events: [] });
+		expect(await applyBounceEmail(store, undefined, 3)).toMatchObject({ status: 'unreadable' });
 	});
 
 	it('unsubscribing from one campaign stops only that campaign; from all, every email', async () => {
