@@ -58,13 +58,15 @@ export async function answerUnsubscribe(store: RetargetingStore, request: Unsubs
 		return { status: 200, html: oneClick ? '' : page(settings, 'Unsubscribed', '<p>This address gets no more emails from us.</p>') };
 	}
 	if (oneClick) {
-		await store.unsubscribe(profile.id, 'all', 'one-click');
+		// RFC 8058: the list's one-click unsubscribe, so email only.
+		await store.unsubscribe(profile.id, { purposes: ['email'] }, 'one-click');
 		return { status: 200, html: '', done: { profileId: profile.id, campaign, scope: 'all', source: 'one-click' } };
 	}
 	if (request.method !== 'POST') return { status: 200, html: page(settings, 'Unsubscribe', choices(token, campaign)) };
 	const scope = form.get('scope') === 'campaign' ? 'campaign' : 'all';
-	await store.unsubscribe(profile.id, scope === 'all' ? 'all' : { campaign }, 'unsubscribe-page');
-	const what = scope === 'all' ? 'any more emails from us' : `any more emails of this campaign (${escapeHtml(campaign)})`;
+	// "All" on the page is an objection to our marketing: emails, and ads drawn from what the person did.
+	await store.unsubscribe(profile.id, scope === 'all' ? { purposes: ['email', 'ads'] } : { campaign }, 'unsubscribe-page');
+	const what = scope === 'all' ? 'any more emails from us, nor ads based on your visits' : `any more emails of this campaign (${escapeHtml(campaign)})`;
 	return { status: 200, html: page(settings, 'Unsubscribed', `<p>Done: you will not get ${what}.</p>`), done: { profileId: profile.id, campaign, scope, source: 'unsubscribe-page' } };
 }
 
@@ -74,7 +76,7 @@ function choices(token: string, campaign: string): string {
 	return [
 		'<p>Which emails do you want to stop?</p>',
 		button('campaign', `Only this campaign (${escapeHtml(campaign)})`),
-		button('all', 'All emails'),
+		button('all', 'All emails, and ads based on my visits'),
 	].join('\n');
 }
 

@@ -325,7 +325,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 			expect(answer?.status()).toBe(200);
 			expect(answer?.headers()['content-security-policy']).toContain("default-src 'none'");
 			expect(await page.getByRole('button', { name: 'Only this campaign (cart-recovery)' }).isVisible()).toBe(true);
-			expect(await page.getByRole('button', { name: 'All emails' }).isVisible()).toBe(true);
+			expect(await page.getByRole('button', { name: 'All emails, and ads based on my visits' }).isVisible()).toBe(true);
 			expect(await page.getByRole('link', { name: 'Back to The Shop' }).getAttribute('href')).toBe('https://shop.example');
 			mkdirSync(path.join(repoRoot(), '.test-runs'), { recursive: true });
 			await page.screenshot({ path: path.join(repoRoot(), '.test-runs', 'unsubscribe-page.png') });

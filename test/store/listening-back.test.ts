@@ -9,7 +9,8 @@ import { PARTNERS, type PartnerName } from '../../nodes/shared/audiences/partner
 import { type EmailInput, type EmailSettings, sendEmails } from '../../nodes/shared/delivery/email.ts';
 import type { EmailMessage, EmailSender, SendResult } from '../../nodes/shared/delivery/provider.ts';
 import type { FeedbackEvent } from '../../nodes/shared/feedback/model.ts';
-import { readUnsubscribeToken } from '../../nodes/shared/feedback/unsubscribe-token.ts';
+import { readUnsubscribeToken, signUnsubscribeToken } from '../../nodes/shared/feedback/unsubscribe-token.ts';
+import { answerUnsubscribe } from '../../nodes/EmailEventsTrigger/unsubscribePage.ts';
 import { consentLogOfSubject, consentSubject } from '../../nodes/shared/store/consent-log.ts';
 import { applyFeedback } from '../../nodes/shared/store/feedback.ts';
 import { recordAudienceChanges } from '../../nodes/shared/store/audiences.ts';
@@ -168,6 +169,32 @@ describe.each(BACKENDS)('Listening back on %s: consent log, provider events, uns
 		expect(await applyBounceEmail(store, undefined, 3)).toMatchObject({ status: 'unreadable' });
 	});
 
+	it('the unsubscribe page: GET shows the choice and changes nothing; its form applies "this campaign" or "all"; one click withdraws email consent; a forged token changes nothing', async () => {
+		const page = { secret: LINK_KEY, shopName: 'The <Shop>', backUrl: 'https://shop.example' };
+		const token = async (userId: string) => signUnsubscribeToken(LINK_KEY, { profileId: await idOf(userId), campaign: 'cart-recovery' });
+		const shown = await answerUnsubscribe(store, { method: 'GET', token: await token('ada') }, page);
+		expect(shown.status).toBe(200);
+		expect(shown.html).toContain('Only this campaign (cart-recovery)');
+		expect(shown.html).toContain('The &lt;Shop&gt;');
+		expect(shown.html).not.toMatch(/<script/i);
+		expect(shown.done).toBeUndefined();
+		expect((await store.findProfile({ userId: 'ada' }))!.consent).toEqual({ email: true, ads: true });
+
+		const campaign = await answerUnsubscribe(store, { method: 'POST', body: new URLSearchParams({ t: await token('ada'), scope: 'campaign' }).toString() }, page);
+		expect(campaign.done).toEqual({ profileId: await idOf('ada'), campaign: 'cart-recovery', scope: 'campaign', source: 'unsubscribe-page' });
+		expect((await store.findProfile({ userId: 'ada' }))!.consent).toEqual({ email: true, ads: true });
+		const all = await answerUnsubscribe(store, { method: 'POST', token: await token('bo'), body: 'scope=all' }, page);
+		expect(all.done?.scope).toBe('all');
+		expect((await store.findProfile({ userId: 'bo' }))!.consent).toEqual({ email: false, ads: false });
+		const oneClick = await answerUnsubscribe(store, { method: 'POST', token: await token('cy'), body: 'List-Unsubscribe=One-Click' }, page);
+		expect([oneClick.status, oneClick.html]).toEqual([200, '']);
+		expect((await store.findProfile({ userId: 'cy' }))!.consent.email).toBe(false);
+
+		const forged = signUnsubscribeToken('another key entirely, 32 chars long', { profileId: await idOf('ada'), campaign: 'cart-recovery' });
+		expect((await answerUnsubscribe(store, { method: 'POST', token: forged, body: 'List-Unsubscribe=One-Click' }, page)).status).toBe(400);
+		expect((await store.findProfile({ userId: 'ada' }))!.consent.email).toBe(true);
+	});
+
 	it('unsubscribing from one campaign stops only that campaign; from all, every email', async () => {
 		const sender = new RecordingSender();
 		const settings = (campaign: string): EmailSettings => ({ campaign, source: 'smtp', requireExplicitConsent: true, dryRun: false, fields: { cartItems: 'i', recommendations: 'r', recoveryUrl: 'u', currency: 'c' } });
@@ -178,13 +205,21 @@ describe.each(BACKENDS)('Listening back on %s: consent log, provider events, uns
 			['skipped', 'the person unsubscribed from this campaign'],
 			['sent', undefined],
 		]);
-		await store.unsubscribe(await idOf('ada'), 'all', 'one-click');
+		await store.unsubscribe(await idOf('ada'), { purposes: ['email'] }, 'one-click');
 		expect((await sendEmails(store.driver, sender, [input('k3')], settings('newsletter'), T + 1000))[0].reason).toBe('the person withdrew email consent');
 		expect((await store.exportProfile({ userId: 'ada' }))!.consentLog.slice(-2).map((e) => [e.action, e.source, e.detail])).toEqual([
 			['withdrawn', 'unsubscribe-page', 'campaign: cart-recovery'],
 			['withdrawn', 'one-click', 'all emails'],
 		]);
-		expect(await store.unsubscribe('no-such-profile', 'all', 'one-click')).toBe(false);
+		expect((await store.findProfile({ userId: 'ada' }))!.consent).toEqual({ email: false, ads: true });
+		// "All" on the page withdraws ad consent too, which the consent cascade carries to the partners.
+		await store.unsubscribe(await idOf('bo'), { purposes: ['email', 'ads'] }, 'unsubscribe-page');
+		expect((await store.findProfile({ userId: 'bo' }))!.consent).toEqual({ email: false, ads: false });
+		expect((await logOf('bo')).slice(-2)).toEqual([
+			['email', 'withdrawn', 'unsubscribe-page'],
+			['ads', 'withdrawn', 'unsubscribe-page'],
+		]);
+		expect(await store.unsubscribe('no-such-profile', { purposes: ['email'] }, 'one-click')).toBe(false);
 	});
 
 	describe('consent cascade', () => {

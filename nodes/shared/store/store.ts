@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import type { Consent, TrackedEvent } from '../events/model';
+import type { Consent, ConsentPurpose, TrackedEvent } from '../events/model';
 import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './abandonment';
 import { type AppendResult, BatchAppender } from './append';
 import type { Cart } from './carts';
@@ -175,19 +175,23 @@ export class RetargetingStore {
 	}
 
 	/**
-	 * Withdraws a person's email consent (every campaign) or opts them out of one campaign's emails,
-	 * recording the change and its source in the consent log. False when the person is not in the store.
+	 * Opts a person out of one campaign's emails, or withdraws their consent for the given purposes
+	 * (email; ads too for "all" on the unsubscribe page, which the consent cascade then carries to the
+	 * partner audiences), recording each change and its source in the consent log. False when the
+	 * person is not in the store.
 	 */
-	async unsubscribe(profileId: string, scope: { campaign: string } | 'all', source: string, now = new Date()): Promise<boolean> {
+	async unsubscribe(profileId: string, scope: { campaign: string } | { purposes: ConsentPurpose[] }, source: string, now = new Date()): Promise<boolean> {
 		return await this.driver.transaction(async (tx) => {
 			const [row] = await tx.all<{ consent: unknown }>('SELECT consent FROM rt_profiles WHERE id = ?', [profileId]);
 			if (!row) return false;
-			if (scope === 'all') {
-				await tx.run('UPDATE rt_profiles SET consent = ? WHERE id = ?', [json({ ...parsed<Consent>(row.consent), email: false }), profileId]);
-			} else {
+			if ('campaign' in scope) {
 				await tx.run('INSERT INTO rt_campaign_optouts (profile_id, campaign, at) VALUES (?, ?, ?) ON CONFLICT (profile_id, campaign) DO NOTHING', [profileId, scope.campaign, now.toISOString()]);
+				await logConsentSteps(tx, [{ profileId, purpose: 'email', action: 'withdrawn', source, detail: `campaign: ${scope.campaign}`, at: now }]);
+				return true;
 			}
-			await logConsentSteps(tx, [{ profileId, purpose: 'email', action: 'withdrawn', source, detail: scope === 'all' ? 'all emails' : `campaign: ${scope.campaign}`, at: now }]);
+			const withdrawn = Object.fromEntries(scope.purposes.map((purpose) => [purpose, false]));
+			await tx.run('UPDATE rt_profiles SET consent = ? WHERE id = ?', [json({ ...parsed<Consent>(row.consent), ...withdrawn }), profileId]);
+			await logConsentSteps(tx, scope.purposes.map((purpose) => ({ profileId, purpose, action: 'withdrawn' as const, source, detail: purpose === 'email' ? 'all emails' : null, at: now })));
 			return true;
 		});
 	}
