@@ -2,7 +2,6 @@
 import type { IWebhookFunctions } from 'n8n-workflow';
 
 import type { FeedbackProvider, FeedbackReading, FeedbackRequest } from '../shared/feedback/model';
-import { applyFeedback } from '../shared/store/feedback';
 import { readProviderRequest, type WebhookCredential } from './providers';
 import { answerUnsubscribe, UNSUBSCRIBE_HEADERS } from './unsubscribePage';
 import { MIN_SECRET_LENGTH } from '../shared/feedback/unsubscribe-token';
@@ -83,7 +82,9 @@ export async function handleProviderRequest(ctx: IWebhookFunctions, provider: Ex
 		res.status(401).json({ error: `The credential is for ${credential.provider}, the trigger for ${provider}: choose a credential of the same provider` });
 		return [];
 	}
-	const request: FeedbackRequest = { body: await rawBody(ctx), headers: req.headers, url: publicUrlOf(ctx, credential), method: req.method };
+	// Only Mailchimp Transactional signs the URL; the others need at most its query (a token).
+	const url = provider === 'mandrill' ? publicUrlOf(ctx, credential) : `http://localhost${req.originalUrl ?? ''}`;
+	const request: FeedbackRequest = { body: await rawBody(ctx), headers: req.headers, url, method: req.method };
 	let reading: FeedbackReading;
 	try {
 		reading = await readProviderRequest(ctx, provider, request, credential);
@@ -97,7 +98,7 @@ export async function handleProviderRequest(ctx: IWebhookFunctions, provider: Ex
 	}
 	let outcomes;
 	try {
-		outcomes = await applyFeedback((await storeFor(ctx)).driver, reading.events, { softBounceLimit: Number(ctx.getNodeParameter('softBounceLimit', 3)) });
+		outcomes = await (await storeFor(ctx)).applyFeedback(reading.events, { softBounceLimit: Number(ctx.getNodeParameter('softBounceLimit', 3)) });
 	} catch (error) {
 		ctx.logger.error('Email Events Trigger: the retargeting store could not record a webhook', { error: (error as Error).message, provider });
 		res.status(503).json({ error: 'The events could not be recorded; nothing was kept. The provider will send them again.' });

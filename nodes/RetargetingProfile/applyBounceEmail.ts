@@ -4,7 +4,7 @@
  * is applied to the store as the providers' events are.
  */
 import { readBounceEmail } from '../shared/feedback/bounce-email';
-import { applyFeedback, type FeedbackOutcome } from '../shared/store/feedback';
+import type { FeedbackOutcome } from '../shared/store/feedback';
 import type { RetargetingStore } from '../shared/store/store';
 
 export interface BounceEmailResult {
@@ -19,6 +19,6 @@ export async function applyBounceEmail(store: RetargetingStore, source: unknown,
 	const reading = readBounceEmail(source, receivedAt);
 	if (!reading.ok) return { status: 'unreadable', reason: reading.error, events: [] };
 	if (reading.events.length === 0) return { status: 'ignored', reason: reading.ignored.map((i) => i.reason).join('; ') || 'not a bounce or complaint report', events: [] };
-	const outcomes = await applyFeedback(store.driver, reading.events, { softBounceLimit });
+	const outcomes = await store.applyFeedback(reading.events, { softBounceLimit });
 	return { status: 'applied', events: outcomes.map((o, i) => ({ ...o, email: reading.events[i].email, reason: reading.events[i].reason })) };
 }

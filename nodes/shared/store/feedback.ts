@@ -67,62 +67,65 @@ async function sendsOf(tx: SqlDriver, events: readonly FeedbackEvent[]): Promise
  * whoever has the address.
  */
 export async function applyFeedback(db: SqlDriver, events: readonly FeedbackEvent[], settings: FeedbackSettings, now = new Date()): Promise<FeedbackOutcome[]> {
-	if (events.length === 0) return [];
-	return await db.transaction(async (tx) => {
-		await takeTurns(tx, 'rt_email_events');
-		const seen = new Set(
-			(
-				await selectIn<{ provider: string; event_id: string }>(
-					tx,
-					'SELECT provider, event_id FROM rt_email_events WHERE event_id IN (?*)',
-					events.map((e) => e.id),
-				)
-			).map((r) => `${r.provider}\n${r.event_id}`),
-		);
-		const sendOf = await sendsOf(tx, events);
-		const byEmail = await lookupProfileIds(tx, events.map((e) => ({ kind: 'email' as const, value: normalizeEmail(e.email) })));
-		const owners = events.map((e) => sendOf(e)?.profile_id ?? byEmail.get(`email:${normalizeEmail(e.email)}`));
-		const live = await liveProfiles(tx, owners.filter((id): id is string => !!id));
+	return await db.transaction(async (tx) => await applyFeedbackIn(tx, events, settings, now));
+}
 
-		const outcomes: FeedbackOutcome[] = [];
-		const rows: SqlValue[][] = [];
-		const touchpoints: NewTouchpoint[] = [];
-		for (const [i, event] of events.entries()) {
-			const key = `${event.provider}\n${event.id}`;
-			const send = sendOf(event);
-			const base = { id: event.id, kind: event.kind, ...(send ? { sendKey: send.idempotency_key, campaign: send.campaign } : {}) };
-			if (seen.has(key)) {
-				outcomes.push({ ...base, status: 'duplicate' });
-				continue;
-			}
-			const profileId = owners[i];
-			if (!profileId || !live.has(profileId)) {
-				outcomes.push({ ...base, status: 'unknown' });
-				continue;
-			}
-			seen.add(key);
-			rows.push([event.provider, event.id, profileId, send?.idempotency_key ?? null, event.kind, event.at, now.toISOString()]);
-			const touch = TOUCHPOINTS[event.kind];
-			if (touch) {
-				touchpoints.push({
-					profileId,
-					id: `${event.provider}:${event.id}`,
-					channel: null,
-					source: event.provider,
-					medium: 'email',
-					campaign: send?.campaign ?? null,
-					clickId: send ? sendClickId(send.idempotency_key) : null,
-					kind: touch,
-					at: new Date(event.at),
-				});
-			}
-			outcomes.push({ ...base, status: 'applied', profileId, action: touch ? 'touchpoint' : 'none' });
+/** applyFeedback inside a transaction the caller holds (the store's group commit joins concurrent webhooks into one). */
+export async function applyFeedbackIn(tx: SqlDriver, events: readonly FeedbackEvent[], settings: FeedbackSettings, now = new Date()): Promise<FeedbackOutcome[]> {
+	if (events.length === 0) return [];
+	await takeTurns(tx, 'rt_email_events');
+	const seen = new Set(
+		(
+			await selectIn<{ provider: string; event_id: string }>(
+				tx,
+				'SELECT provider, event_id FROM rt_email_events WHERE event_id IN (?*)',
+				events.map((e) => e.id),
+			)
+		).map((r) => `${r.provider}\n${r.event_id}`),
+	);
+	const sendOf = await sendsOf(tx, events);
+	const byEmail = await lookupProfileIds(tx, events.map((e) => ({ kind: 'email' as const, value: normalizeEmail(e.email) })));
+	const owners = events.map((e) => sendOf(e)?.profile_id ?? byEmail.get(`email:${normalizeEmail(e.email)}`));
+	const live = await liveProfiles(tx, owners.filter((id): id is string => !!id));
+
+	const outcomes: FeedbackOutcome[] = [];
+	const rows: SqlValue[][] = [];
+	const touchpoints: NewTouchpoint[] = [];
+	for (const [i, event] of events.entries()) {
+		const key = `${event.provider}\n${event.id}`;
+		const send = sendOf(event);
+		const base = { id: event.id, kind: event.kind, ...(send ? { sendKey: send.idempotency_key, campaign: send.campaign } : {}) };
+		if (seen.has(key)) {
+			outcomes.push({ ...base, status: 'duplicate' });
+			continue;
 		}
-		await insertRows(tx, 'INSERT INTO rt_email_events (provider, event_id, profile_id, send_key, kind, occurred_at, received_at)', rows, 'ON CONFLICT (provider, event_id) DO NOTHING');
-		await insertTouchpoints(tx, touchpoints);
-		await applyConsequences(tx, events, outcomes, settings, now);
-		return outcomes;
-	});
+		const profileId = owners[i];
+		if (!profileId || !live.has(profileId)) {
+			outcomes.push({ ...base, status: 'unknown' });
+			continue;
+		}
+		seen.add(key);
+		rows.push([event.provider, event.id, profileId, send?.idempotency_key ?? null, event.kind, event.at, now.toISOString()]);
+		const touch = TOUCHPOINTS[event.kind];
+		if (touch) {
+			touchpoints.push({
+				profileId,
+				id: `${event.provider}:${event.id}`,
+				channel: null,
+				source: event.provider,
+				medium: 'email',
+				campaign: send?.campaign ?? null,
+				clickId: send ? sendClickId(send.idempotency_key) : null,
+				kind: touch,
+				at: new Date(event.at),
+			});
+		}
+		outcomes.push({ ...base, status: 'applied', profileId, action: touch ? 'touchpoint' : 'none' });
+	}
+	await insertRows(tx, 'INSERT INTO rt_email_events (provider, event_id, profile_id, send_key, kind, occurred_at, received_at)', rows, 'ON CONFLICT (provider, event_id) DO NOTHING');
+	await insertTouchpoints(tx, touchpoints);
+	await applyConsequences(tx, events, outcomes, settings, now);
+	return outcomes;
 }
 
 /** Suppressions, unsubscribes and soft-bounce counts of the applied events, each logged with the provider as source. */

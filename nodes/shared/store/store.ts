@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import type { Consent, ConsentPurpose, TrackedEvent } from '../events/model';
+import type { FeedbackEvent } from '../feedback/model';
 import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './abandonment';
 import { type AppendResult, BatchAppender } from './append';
 import type { Cart } from './carts';
@@ -9,6 +10,7 @@ import { type Identity, IDENTITY_TURN, identityKey, lockForChange, lookupProfile
 import { GroupCommit } from './group-commit';
 import { migrate } from './migrations';
 import { queueAudienceExits } from './audiences';
+import { applyFeedbackIn, type FeedbackOutcome, type FeedbackSettings } from './feedback';
 import { anonymiseConsentLog, type ConsentLogEntry, consentLogOf, logConsentSteps } from './consent-log';
 import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart, toProfileFields } from './rows';
 import { json, parsed, takeTurns } from './sql';
@@ -56,9 +58,12 @@ export class RetargetingStore {
 
 	private readonly appends: GroupCommit<TrackedEvent[], AppendResult>;
 
+	private readonly feedback: GroupCommit<{ events: FeedbackEvent[]; settings: FeedbackSettings }, FeedbackOutcome[]>;
+
 	constructor(driver: SqlDriver) {
 		this.driver = driver;
 		this.appends = new GroupCommit(driver, async (tx, events) => await new BatchAppender(tx).append(events));
+		this.feedback = new GroupCommit(driver, async (tx, { events, settings }) => await applyFeedbackIn(tx, events, settings));
 	}
 
 	async migrate(): Promise<number> {
@@ -77,6 +82,15 @@ export class RetargetingStore {
 	async appendEvents(events: TrackedEvent[]): Promise<AppendResult> {
 		if (events.length === 0) return { stored: [], duplicates: [] };
 		return await this.appends.run(events);
+	}
+
+	/**
+	 * Applies what an email provider reported (see applyFeedback); webhooks that arrive while another
+	 * is being written share its next commit, as appends do.
+	 */
+	async applyFeedback(events: FeedbackEvent[], settings: FeedbackSettings): Promise<FeedbackOutcome[]> {
+		if (events.length === 0) return [];
+		return await this.feedback.run({ events, settings });
 	}
 
 	/** The profile of a person, found by any of their ids. */
