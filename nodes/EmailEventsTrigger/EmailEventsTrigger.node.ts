@@ -1,7 +1,6 @@
 import {
 	NodeConnectionTypes,
 	type IDataObject,
-	type IHookFunctions,
 	type INodeType,
 	type INodeTypeDescription,
 	type IWebhookDescription,
@@ -11,6 +10,7 @@ import {
 
 import { FEEDBACK_KINDS } from '../shared/feedback/model';
 import { checkEmailWebhook, checkUnsubscribePage } from '../shared/feedbackCredentials';
+import { servedByN8n } from '../shared/servedWebhooks';
 import { checkPostgresStore, storeProperties } from '../shared/storeParameters';
 import { type EventSource, handleProviderRequest, handleUnsubscribeRequest } from './handlers';
 
@@ -94,20 +94,7 @@ export class EmailEventsTrigger implements INodeType {
 
 	methods = { credentialTest: { checkPostgresStore, checkUnsubscribePage, checkEmailWebhook } };
 
-	webhookMethods = {
-		default: {
-			// The URL is served by n8n itself; the provider's webhook is registered in its own console.
-			async checkExists(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-			async create(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-			async delete(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-		},
-	};
+	webhookMethods = servedByN8n;
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const source = this.getNodeParameter('source', 'unsubscribe') as EventSource;

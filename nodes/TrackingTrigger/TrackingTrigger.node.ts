@@ -3,7 +3,6 @@ import {
 	type ICredentialsDecrypted,
 	type ICredentialTestFunctions,
 	type IDataObject,
-	type IHookFunctions,
 	type INodeCredentialTestResult,
 	type INodeType,
 	type INodeTypeDescription,
@@ -25,6 +24,7 @@ import type { IpPolicy } from '../shared/events/model';
 import { canonicalEventName } from '../shared/events/vocabulary';
 import { originAllowed, parseOrigins } from '../shared/origins';
 import { basicAuthUser, secretsMatch, SIGNATURE_HEADER, signatureProblem, writeKeyProblem } from '../shared/secrets';
+import { servedByN8n } from '../shared/servedWebhooks';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 import { sourceCredential } from './sourceCredential';
 import { NO_CACHE, trackerScript, TRANSPARENT_GIF } from './tracker';
@@ -195,20 +195,7 @@ export class TrackingTrigger implements INodeType {
 		},
 	};
 
-	webhookMethods = {
-		default: {
-			// The URLs are served by n8n itself; there is no remote subscription to create or remove.
-			async checkExists(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-			async create(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-			async delete(this: IHookFunctions): Promise<boolean> {
-				return true;
-			},
-		},
-	};
+	webhookMethods = servedByN8n;
 
 	async webhook(this: IWebhookFunctions): Promise<IWebhookResponseData> {
 		const req = this.getRequestObject();
