@@ -1,5 +1,6 @@
 import { secretsMatch } from '../secrets';
 import type { FeedbackRequest } from './model';
+import { headerValues } from './payload';
 
 /**
  * Postmark, Mailjet and Brevo do not sign their event webhooks: the only proof that a request
@@ -49,12 +50,6 @@ function pairMatches(pair: { user: string; password: string }, user: string, pas
 	const userMatches = secretsMatch(pair.user, user);
 	const passwordMatches = secretsMatch(pair.password, password);
 	return userMatches && passwordMatches;
-}
-
-function headerValues(request: FeedbackRequest, name: string): string[] {
-	const value = request.headers[name];
-	if (value === undefined) return [];
-	return Array.isArray(value) ? value : [value];
 }
 
 function presentedBasic(request: FeedbackRequest): Array<{ user: string; password: string }> {

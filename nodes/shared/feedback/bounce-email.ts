@@ -1,4 +1,5 @@
 import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackReading, type IgnoredEvent } from './model';
+import { isoDate, passedOver, refuse } from './payload';
 
 /**
  * Bounces and complaints that come back as emails, for plain SMTP: a delivery status notification
@@ -46,20 +47,14 @@ const MAX_REASON = 500;
  */
 export function readBounceEmail(source: string | Buffer, receivedAt?: Date): FeedbackReading {
 	const text = sourceText(source);
-	if (text === undefined) return { ok: false, status: 400, error: 'No email source: a string or Buffer holding the message (RFC 822, plain or base64) was expected.' };
-	if (!text.trim()) return { ok: false, status: 400, error: 'The email source is empty.' };
-	if (text.includes('\u0000')) return { ok: false, status: 400, error: 'The email source is not text (it holds NUL bytes); the RFC 822 message, plain or base64, was expected.' };
+	if (text === undefined) return refuse(400, 'No email source: a string or Buffer holding the message (RFC 822, plain or base64) was expected.');
+	if (!text.trim()) return refuse(400, 'The email source is empty.');
+	if (text.includes('\u0000')) return refuse(400, 'The email source is not text (it holds NUL bytes); the RFC 822 message, plain or base64, was expected.');
 
 	const message = parseEntity(text);
 	const report = findReport(message);
-	if (report === 'malformed') return { ok: false, status: 400, error: 'The email is multipart but its parts cannot be found (boundary missing or never used).' };
-	if (!report) {
-		return {
-			ok: true,
-			events: [],
-			ignored: [{ index: 0, reason: 'not a delivery status notification (RFC 3464) nor a feedback report (RFC 5965); nothing is read from free text' }],
-		};
-	}
+	if (report === 'malformed') return refuse(400, 'The email is multipart but its parts cannot be found (boundary missing or never used).');
+	if (!report) return passedOver('not a delivery status notification (RFC 3464) nor a feedback report (RFC 5965); nothing is read from free text');
 
 	const reportText = decodeBody(report.part);
 	const original = report.original ? parseEntity(decodeBody(report.original)).headers : undefined;
@@ -69,7 +64,7 @@ export function readBounceEmail(source: string | Buffer, receivedAt?: Date): Fee
 		// which names the reporting MTA, its queue or arrival time and the recipients, stands in.
 		reportId: first(message.headers, 'message-id') ?? `report:${fromOriginal.providerMessageId ?? ''}\n${reportText}`,
 		reportDate: dateOf(first(message.headers, 'date')),
-		receivedAt: receivedAt && !Number.isNaN(receivedAt.getTime()) ? receivedAt.toISOString() : undefined,
+		receivedAt: receivedAt ? isoDate(receivedAt) : undefined,
 		...fromOriginal,
 	};
 	return report.kind === 'dsn' ? readDsn(reportText, context) : readArf(reportText, original, context);
@@ -397,13 +392,11 @@ function readArf(text: string, original: Map<string, string[]> | undefined, cont
 	const fields = new Map<string, string[]>();
 	for (const group of fieldGroups(text)) for (const [name, values] of group) fields.set(name, [...(fields.get(name) ?? []), ...values]);
 	const feedbackType = first(fields, 'feedback-type')?.toLowerCase().trim();
-	if (!feedbackType) return { ok: true, events: [], ignored: [{ index: 0, reason: 'feedback report without a Feedback-Type' }] };
-	if (!COMPLAINT_TYPES.has(feedbackType)) {
-		return { ok: true, events: [], ignored: [{ index: 0, reason: `feedback report of type ${feedbackType.slice(0, 30)}: not a complaint about the message` }] };
-	}
+	if (!feedbackType) return passedOver('feedback report without a Feedback-Type');
+	if (!COMPLAINT_TYPES.has(feedbackType)) return passedOver(`feedback report of type ${feedbackType.slice(0, 30)}: not a complaint about the message`);
 	const fromReport = (fields.get('original-rcpt-to') ?? []).map((value) => typedAddress(value)).filter((a): a is string => !!a);
 	const recipients = fromReport.length ? fromReport : addressesIn(original ? first(original, 'to') : undefined);
-	if (!recipients.length) return { ok: true, events: [], ignored: [{ index: 0, reason: 'feedback report that names no recipient (no Original-Rcpt-To, original To missing or redacted)' }] };
+	if (!recipients.length) return passedOver('feedback report that names no recipient (no Original-Rcpt-To, original To missing or redacted)');
 	const at = firstTime(context.reportDate, context.receivedAt, first(fields, 'arrival-date') ?? first(fields, 'received-date'));
 	const events: FeedbackEvent[] = [...new Set(recipients)].map((email) => ({
 		provider: 'smtp',
@@ -421,9 +414,7 @@ function readArf(text: string, original: Map<string, string[]> | undefined, cont
 // ---- dates ----
 
 function dateOf(value: string | undefined): string | undefined {
-	if (!value) return undefined;
-	const time = new Date(value.replace(/\([^()]*\)/g, ' ').trim());
-	return Number.isNaN(time.getTime()) ? undefined : time.toISOString();
+	return value ? isoDate(value.replace(/\([^()]*\)/g, ' ').trim()) : undefined;
 }
 
 /**

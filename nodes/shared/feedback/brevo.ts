@@ -1,5 +1,6 @@
 import { credentialProblem, type WebhookCredential } from './basic-auth';
-import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackReading, type FeedbackRequest, type IgnoredEvent } from './model';
+import { derivedEventId, type FeedbackEvent, type FeedbackReading, type FeedbackRequest } from './model';
+import { batchTooLarge, isJsonObject, isoDate, isoFromSeconds, numberOrNaN, oneOrMany, parseJson, readBatch, refuse, textOrNumber, type JsonObject, type Meaning } from './payload';
 
 /**
  * Brevo's transactional email webhooks: one JSON object per POST (an array when the webhook is
@@ -12,9 +13,6 @@ import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackRea
 
 export const BREVO_MAX_EVENTS = 1000;
 
-type Raw = Record<string, unknown>;
-type Mapped = { kind: FeedbackKind; reason?: string } | string;
-
 /**
  * Reads one Brevo webhook POST. The request must carry the credential's user and password or
  * token (Brevo's `auth` of type basic or bearer): it is refused with 401 otherwise, before the
@@ -22,49 +20,31 @@ type Mapped = { kind: FeedbackKind; reason?: string } | string;
  */
 export function readBrevo(request: FeedbackRequest, auth: WebhookCredential): FeedbackReading {
 	const problem = credentialProblem(request, auth);
-	if (problem) return { ok: false, status: 401, error: problem };
-	let body: unknown;
-	try {
-		body = JSON.parse(request.body.toString('utf8'));
-	} catch {
-		return { ok: false, status: 400, error: 'The request body is not JSON: Brevo posts one JSON event' };
-	}
-	const items = Array.isArray(body) ? body : [body];
-	if (items.length > BREVO_MAX_EVENTS) {
-		return { ok: false, status: 413, error: `The request carries ${items.length} events; the limit is ${BREVO_MAX_EVENTS}` };
-	}
-	const events: FeedbackEvent[] = [];
-	const ignored: IgnoredEvent[] = [];
-	items.forEach((item: unknown, index) => {
-		const read = readEvent(item);
-		if (typeof read === 'string') ignored.push({ index, reason: read });
-		else events.push(read);
-	});
-	return { ok: true, events, ignored };
+	if (problem) return refuse(401, problem);
+	const parsed = parseJson(request.body, 'The request body is not JSON: Brevo posts one JSON event');
+	if (!parsed.ok) return parsed;
+	const items = oneOrMany(parsed.value);
+	return batchTooLarge(items, BREVO_MAX_EVENTS) ?? readBatch(items, readEvent);
 }
 
-const text = (value: unknown): string | undefined =>
-	typeof value === 'string' && value !== '' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
-
 /** The event, or why it is passed over. */
-function readEvent(item: unknown): FeedbackEvent | string {
-	if (typeof item !== 'object' || item === null || Array.isArray(item)) return 'The event is not a JSON object';
-	const raw = item as Raw;
-	const type = text(raw.event);
+function readEvent(raw: unknown): FeedbackEvent | string {
+	if (!isJsonObject(raw)) return 'The event is not a JSON object';
+	const type = textOrNumber(raw.event);
 	if (!type) return 'The event has no "event" field';
 	const mapped = kindOf(type);
 	if (typeof mapped === 'string') return mapped;
-	const email = text(raw.email);
+	const email = textOrNumber(raw.email);
 	if (!email) return `The "${type}" event has no "email" field`;
 	const at = eventTime(raw);
 	if (!at) return `The "${type}" event has no valid "ts_epoch" (milliseconds) or "ts_event" (seconds) field`;
-	const messageId = text(raw['message-id']);
-	const url = mapped.kind === 'clicked' ? text(raw.link) : undefined;
-	const sendKey = text(raw['X-Mailin-custom']);
-	const reason = mapped.kind === 'hard_bounce' || mapped.kind === 'soft_bounce' || mapped.kind === 'invalid_address' ? text(raw.reason)?.trim() : undefined;
+	const messageId = textOrNumber(raw['message-id']);
+	const url = mapped.kind === 'clicked' ? textOrNumber(raw.link) : undefined;
+	const sendKey = textOrNumber(raw['X-Mailin-custom']);
+	const reason = mapped.kind === 'hard_bounce' || mapped.kind === 'soft_bounce' || mapped.kind === 'invalid_address' ? textOrNumber(raw.reason)?.trim() : undefined;
 	return {
 		provider: 'brevo',
-		id: derivedEventId(type, messageId, text(raw.ts_epoch) ?? text(raw.ts_event) ?? text(raw.ts), email, url),
+		id: derivedEventId(type, messageId, textOrNumber(raw.ts_epoch) ?? textOrNumber(raw.ts_event) ?? textOrNumber(raw.ts), email, url),
 		kind: mapped.kind,
 		email,
 		at,
@@ -82,16 +62,14 @@ const SECONDS_OR_MILLISECONDS = 1e11;
  * `ts_epoch` is documented in milliseconds UTC, but some payloads carry seconds there: a value too
  * small for milliseconds since 1973 is read as seconds. Without it, `ts_event`, then `ts` (seconds).
  */
-function eventTime(raw: Raw): string | undefined {
-	const epoch = typeof raw.ts_epoch === 'number' ? raw.ts_epoch : NaN;
-	const fallback = typeof raw.ts_event === 'number' ? raw.ts_event : typeof raw.ts === 'number' ? raw.ts : NaN;
-	const ms = Number.isFinite(epoch) ? (epoch < SECONDS_OR_MILLISECONDS ? epoch * 1000 : epoch) : fallback * 1000;
-	const date = new Date(ms);
-	return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+function eventTime(raw: JsonObject): string | undefined {
+	const epoch = numberOrNaN(raw.ts_epoch);
+	if (Number.isFinite(epoch)) return isoDate(epoch < SECONDS_OR_MILLISECONDS ? epoch * 1000 : epoch);
+	return isoFromSeconds(typeof raw.ts_event === 'number' ? raw.ts_event : numberOrNaN(raw.ts));
 }
 
 /** What a Brevo event means for us, or why it changes nothing. */
-function kindOf(type: string): Mapped {
+function kindOf(type: string): Meaning {
 	switch (type) {
 		case 'delivered':
 			return { kind: 'delivered' };

@@ -1,5 +1,6 @@
 import { credentialProblem, type WebhookCredential } from './basic-auth';
-import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackReading, type FeedbackRequest, type IgnoredEvent } from './model';
+import { derivedEventId, type FeedbackEvent, type FeedbackReading, type FeedbackRequest } from './model';
+import { batchTooLarge, isJsonObject, isoFromSeconds, keepIntegerDigits, numberOrNaN, oneOrMany, parseJson, readBatch, refuse, textOrNumber, type JsonObject, type Meaning } from './payload';
 
 /**
  * Mailjet's Event API: a JSON array of events when "group events" is on, else one event object a
@@ -12,66 +13,43 @@ import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackRea
 
 export const MAILJET_MAX_EVENTS = 1000;
 
-type Raw = Record<string, unknown>;
-type Mapped = { kind: FeedbackKind; reason?: string } | string;
-
 /**
  * Reads one Mailjet Event API POST. The request must carry the credential's user and password or
  * token: it is refused with 401 otherwise, before the body is read.
  */
 export function readMailjet(request: FeedbackRequest, auth: WebhookCredential): FeedbackReading {
 	const problem = credentialProblem(request, auth);
-	if (problem) return { ok: false, status: 401, error: problem };
-	let body: unknown;
-	try {
-		// MessageID is beyond 2^53 (19421777835146490): read as a number it would lose its last digits.
-		body = JSON.parse(request.body.toString('utf8'), (key, value: unknown, context?: { source?: string }) =>
-			key === 'MessageID' && typeof value === 'number' && context?.source ? context.source : value,
-		);
-	} catch {
-		return { ok: false, status: 400, error: 'The request body is not JSON: Mailjet posts one JSON event or an array of them' };
-	}
-	const items = Array.isArray(body) ? body : [body];
-	if (items.length > MAILJET_MAX_EVENTS) {
-		return { ok: false, status: 413, error: `The request carries ${items.length} events; the limit is ${MAILJET_MAX_EVENTS}` };
-	}
-	const events: FeedbackEvent[] = [];
-	const ignored: IgnoredEvent[] = [];
-	items.forEach((item: unknown, index) => {
-		const read = readEvent(item);
-		if (typeof read === 'string') ignored.push({ index, reason: read });
-		else events.push(read);
-	});
-	return { ok: true, events, ignored };
+	if (problem) return refuse(401, problem);
+	// MessageID is beyond 2^53 (19421777835146490): read as a number it would lose its last digits.
+	const parsed = parseJson(request.body, 'The request body is not JSON: Mailjet posts one JSON event or an array of them', keepIntegerDigits('MessageID'));
+	if (!parsed.ok) return parsed;
+	const items = oneOrMany(parsed.value);
+	return batchTooLarge(items, MAILJET_MAX_EVENTS) ?? readBatch(items, readEvent);
 }
 
-const text = (value: unknown): string | undefined =>
-	typeof value === 'string' && value !== '' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
-
 /** The event, or why it is passed over. */
-function readEvent(item: unknown): FeedbackEvent | string {
-	if (typeof item !== 'object' || item === null || Array.isArray(item)) return 'The event is not a JSON object';
-	const raw = item as Raw;
-	const type = text(raw.event);
+function readEvent(raw: unknown): FeedbackEvent | string {
+	if (!isJsonObject(raw)) return 'The event is not a JSON object';
+	const type = textOrNumber(raw.event);
 	if (!type) return 'The event has no "event" field';
 	const mapped = kindOf(type, raw);
 	if (typeof mapped === 'string') return mapped;
-	const email = text(raw.email);
+	const email = textOrNumber(raw.email);
 	if (!email) return `The "${type}" event has no "email" field`;
-	const seconds = typeof raw.time === 'number' ? raw.time : NaN;
-	const date = new Date(seconds * 1000);
-	if (Number.isNaN(date.getTime())) return `The "${type}" event has no valid "time" field (Unix seconds)`;
-	const messageId = text(raw.MessageID);
+	const seconds = numberOrNaN(raw.time);
+	const at = isoFromSeconds(seconds);
+	if (!at) return `The "${type}" event has no valid "time" field (Unix seconds)`;
+	const messageId = textOrNumber(raw.MessageID);
 	// Message_GUID is the send API's MessageUUID, which the sender records: a string, exact where MessageID may not survive JSON.
-	const guid = text(raw.Message_GUID);
-	const url = mapped.kind === 'clicked' ? text(raw.url) : undefined;
-	const sendKey = text(raw.CustomID);
+	const guid = textOrNumber(raw.Message_GUID);
+	const url = mapped.kind === 'clicked' ? textOrNumber(raw.url) : undefined;
+	const sendKey = textOrNumber(raw.CustomID);
 	return {
 		provider: 'mailjet',
 		id: derivedEventId(type, messageId, seconds, email, url),
 		kind: mapped.kind,
 		email,
-		at: date.toISOString(),
+		at,
 		...(guid || messageId ? { providerMessageId: guid || messageId } : {}),
 		...(sendKey ? { sendKey } : {}),
 		...(mapped.reason ? { reason: mapped.reason } : {}),
@@ -80,7 +58,7 @@ function readEvent(item: unknown): FeedbackEvent | string {
 }
 
 /** What a Mailjet event means for us, or why it changes nothing. */
-function kindOf(type: string, raw: Raw): Mapped {
+function kindOf(type: string, raw: JsonObject): Meaning {
 	switch (type) {
 		case 'sent':
 			// Mailjet's "sent" is the receiving server's acceptance: what the others call delivered.
@@ -94,7 +72,7 @@ function kindOf(type: string, raw: Raw): Mapped {
 		case 'blocked':
 			return blockedKind(raw);
 		case 'spam':
-			return { kind: 'complaint', ...(text(raw.source) ? { reason: `spam report (${text(raw.source)})` } : {}) };
+			return { kind: 'complaint', ...(textOrNumber(raw.source) ? { reason: `spam report (${textOrNumber(raw.source)})` } : {}) };
 		case 'unsub':
 			return { kind: 'unsubscribed' };
 		default:
@@ -102,14 +80,14 @@ function kindOf(type: string, raw: Raw): Mapped {
 	}
 }
 
-function errorOf(raw: Raw): string {
-	const related = text(raw.error_related_to);
-	const error = text(raw.error) ?? 'no error given';
+function errorOf(raw: JsonObject): string {
+	const related = textOrNumber(raw.error_related_to);
+	const error = textOrNumber(raw.error) ?? 'no error given';
 	return related ? `${related}: ${error}` : error;
 }
 
 /** `hard_bounce: true` is permanent; a greylisting is a delay Mailjet retries, not a bounce. */
-function bounceKind(raw: Raw): Mapped {
+function bounceKind(raw: JsonObject): Meaning {
 	const reason = errorOf(raw);
 	if (raw.hard_bounce === true) return { kind: 'hard_bounce', reason };
 	if (raw.error === 'greylisted') return 'Mailjet greylisted bounce: a delay that Mailjet retries, nothing changes yet';
@@ -126,8 +104,8 @@ const ADDRESS_ERRORS = new Set(['user unknown', 'mailbox inactive', 'invalid dom
  * issue", "duplicate in campaign", template and system errors) are about the sender's account or
  * message, or do not say why, and change nothing for the address.
  */
-function blockedKind(raw: Raw): Mapped {
-	const error = text(raw.error);
+function blockedKind(raw: JsonObject): Meaning {
+	const error = textOrNumber(raw.error);
 	const reason = `blocked: ${errorOf(raw)}`;
 	if (error && ADDRESS_ERRORS.has(error)) return { kind: 'invalid_address', reason };
 	if (error === 'spam reporter') return { kind: 'complaint', reason };

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { secretsMatch } from '../secrets';
-import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackReading, type FeedbackRequest, type IgnoredEvent } from './model';
+import { derivedEventId, type FeedbackEvent, type FeedbackReading, type FeedbackRequest } from './model';
+import { batchTooLarge, firstHeader, isJsonObject, isoFromSeconds, numberOrNaN, parseJson, readBatch, refuse, text, type JsonObject, type Meaning } from './payload';
 
 /**
  * Mailchimp Transactional (Mandrill) message-event webhooks: a form POST whose `mandrill_events`
@@ -20,8 +21,6 @@ export interface MandrillConfig {
 	webhookKey: string;
 }
 
-type Raw = Record<string, unknown>;
-
 /**
  * The X-Mandrill-Signature of a POST: base64 HMAC-SHA1, keyed with the webhook key, of the webhook
  * URL exactly as registered followed by each POST field's name and value, in order of name.
@@ -31,11 +30,6 @@ export function mandrillSignature(key: string, url: string, params: Record<strin
 		.sort()
 		.reduce((data, name) => data + name + params[name], url);
 	return createHmac('sha1', key).update(signed, 'utf8').digest('base64');
-}
-
-function header(request: FeedbackRequest, name: string): string | undefined {
-	const value = request.headers[name];
-	return Array.isArray(value) ? value[0] : value;
 }
 
 /**
@@ -48,59 +42,38 @@ export function readMandrill(request: FeedbackRequest, config: MandrillConfig): 
 		throw new Error('The Mandrill webhook key is empty: copy the key Mandrill shows for this webhook (Settings > Webhooks) into the credential');
 	}
 	const params = Object.fromEntries(new URLSearchParams(request.body.toString('utf8')));
-	const signature = header(request, MANDRILL_SIGNATURE_HEADER);
-	if (!signature) return { ok: false, status: 401, error: `The ${MANDRILL_SIGNATURE_HEADER} header is missing: this URL accepts signed Mandrill webhooks only` };
+	const signature = firstHeader(request, MANDRILL_SIGNATURE_HEADER);
+	if (!signature) return refuse(401, `The ${MANDRILL_SIGNATURE_HEADER} header is missing: this URL accepts signed Mandrill webhooks only`);
 	if (!secretsMatch(signature, mandrillSignature(config.webhookKey, request.url, params))) {
-		return {
-			ok: false,
-			status: 401,
-			error: 'The Mandrill signature does not match: check the webhook key in the credential, and that the URL registered at Mandrill is exactly the one this webhook is called at',
-		};
+		return refuse(401, 'The Mandrill signature does not match: check the webhook key in the credential, and that the URL registered at Mandrill is exactly the one this webhook is called at');
 	}
 	if (params.mandrill_events === undefined) {
-		return { ok: false, status: 400, error: 'The request has no mandrill_events field: Mandrill posts form data with mandrill_events=<JSON array>' };
+		return refuse(400, 'The request has no mandrill_events field: Mandrill posts form data with mandrill_events=<JSON array>');
 	}
-	let body: unknown;
-	try {
-		body = JSON.parse(params.mandrill_events);
-	} catch {
-		return { ok: false, status: 400, error: 'The mandrill_events field is not JSON' };
-	}
-	if (!Array.isArray(body)) return { ok: false, status: 400, error: 'The mandrill_events field is not a JSON array of events' };
-	if (body.length > MANDRILL_MAX_EVENTS) {
-		return { ok: false, status: 413, error: `The request carries ${body.length} events; the limit is ${MANDRILL_MAX_EVENTS}` };
-	}
-	const events: FeedbackEvent[] = [];
-	const ignored: IgnoredEvent[] = [];
-	body.forEach((item: unknown, index) => {
-		const read = readEvent(item);
-		if (typeof read === 'string') ignored.push({ index, reason: read });
-		else events.push(read);
-	});
-	return { ok: true, events, ignored };
+	const parsed = parseJson(params.mandrill_events, 'The mandrill_events field is not JSON');
+	if (!parsed.ok) return parsed;
+	if (!Array.isArray(parsed.value)) return refuse(400, 'The mandrill_events field is not a JSON array of events');
+	return batchTooLarge(parsed.value, MANDRILL_MAX_EVENTS) ?? readBatch(parsed.value, readEvent);
 }
-
-const isRaw = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
 
 /** The event, or why it is passed over. */
 function readEvent(item: unknown): FeedbackEvent | string {
-	if (!isRaw(item)) return 'The event is not a JSON object';
+	if (!isJsonObject(item)) return 'The event is not a JSON object';
 	const type = text(item.event);
 	if (!type) {
 		return text(item.type) ? `A Mandrill sync event ("${text(item.type)?.slice(0, 40)}"), not a message event` : 'The event has no "event" field';
 	}
 	const mapped = kindOf(type);
 	if (typeof mapped === 'string') return mapped;
-	const msg = isRaw(item.msg) ? item.msg : {};
+	const msg = isJsonObject(item.msg) ? item.msg : {};
 	const email = text(msg.email);
 	if (!email) return `The "${type}" event has no "msg.email" field`;
-	const seconds = typeof item.ts === 'number' ? item.ts : NaN;
+	const seconds = numberOrNaN(item.ts);
 	const at = isoFromSeconds(seconds);
 	if (!at) return `The "${type}" event has no valid "ts" field (Unix seconds)`;
 	const messageId = text(item._id) ?? text(msg._id);
 	const url = mapped.kind === 'clicked' ? text(item.url) : undefined;
-	const sendKey = isRaw(msg.metadata) ? text(msg.metadata.rt_key) : undefined;
+	const sendKey = isJsonObject(msg.metadata) ? text(msg.metadata.rt_key) : undefined;
 	return {
 		provider: 'mandrill',
 		id: derivedEventId(messageId, type, seconds, url),
@@ -114,19 +87,14 @@ function readEvent(item: unknown): FeedbackEvent | string {
 	};
 }
 
-function isoFromSeconds(seconds: number): string | undefined {
-	const date = new Date(seconds * 1000);
-	return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
 /** The receiving server's words (`diag`), else Mandrill's classification (`bounce_description`). */
-function bounceReason(msg: Raw): { reason?: string } {
+function bounceReason(msg: JsonObject): { reason?: string } {
 	const reason = text(msg.diag) ?? text(msg.bounce_description);
 	return reason ? { reason } : {};
 }
 
 /** What a Mandrill event means for us, or why it changes nothing. */
-function kindOf(type: string): { kind: FeedbackKind } | string {
+function kindOf(type: string): Meaning {
 	switch (type) {
 		case 'hard_bounce':
 			return { kind: 'hard_bounce' };

@@ -1,5 +1,6 @@
 import { credentialProblem, type WebhookCredential } from './basic-auth';
-import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackReading, type FeedbackRequest, type IgnoredEvent } from './model';
+import { derivedEventId, type FeedbackEvent, type FeedbackReading, type FeedbackRequest } from './model';
+import { batchTooLarge, isJsonObject, isoDate, keepIntegerDigits, oneOrMany, parseJson, readBatch, refuse, textOrNumber, type JsonObject, type Meaning } from './payload';
 
 /**
  * Postmark's webhooks: one JSON object per POST, told apart by `RecordType` (Delivery, Bounce,
@@ -15,42 +16,19 @@ import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackRea
 /** Postmark posts one record a request; an array is read too, up to this many. */
 export const POSTMARK_MAX_EVENTS = 1000;
 
-type Raw = Record<string, unknown>;
-type Mapped = { kind: FeedbackKind; reason?: string } | string;
-
 /**
  * Reads one Postmark webhook POST. The request must carry the credential's user and password or
  * token: it is refused with 401 otherwise, before the body is read.
  */
 export function readPostmark(request: FeedbackRequest, auth: WebhookCredential): FeedbackReading {
 	const problem = credentialProblem(request, auth);
-	if (problem) return { ok: false, status: 401, error: problem };
-	let body: unknown;
-	try {
-		// A bounce ID is a 64-bit integer (the documented example is 4323372036854775807): keep its digits.
-		body = JSON.parse(request.body.toString('utf8'), (key, value: unknown, context?: { source?: string }) =>
-			key === 'ID' && typeof value === 'number' && context?.source ? context.source : value,
-		);
-	} catch {
-		return { ok: false, status: 400, error: 'The request body is not JSON: Postmark posts one JSON record' };
-	}
-	const items = Array.isArray(body) ? body : [body];
-	if (items.length > POSTMARK_MAX_EVENTS) {
-		return { ok: false, status: 413, error: `The request carries ${items.length} records; the limit is ${POSTMARK_MAX_EVENTS}` };
-	}
-	const events: FeedbackEvent[] = [];
-	const ignored: IgnoredEvent[] = [];
-	items.forEach((item: unknown, index) => {
-		const read = readRecord(item);
-		if (typeof read === 'string') ignored.push({ index, reason: read });
-		else events.push(read);
-	});
-	return { ok: true, events, ignored };
+	if (problem) return refuse(401, problem);
+	// A bounce ID is a 64-bit integer (the documented example is 4323372036854775807): keep its digits.
+	const parsed = parseJson(request.body, 'The request body is not JSON: Postmark posts one JSON record', keepIntegerDigits('ID'));
+	if (!parsed.ok) return parsed;
+	const items = oneOrMany(parsed.value);
+	return batchTooLarge(items, POSTMARK_MAX_EVENTS, 'records') ?? readBatch(items, readRecord);
 }
-
-const isRaw = (value: unknown): value is Raw => typeof value === 'object' && value !== null && !Array.isArray(value);
-const text = (value: unknown): string | undefined =>
-	typeof value === 'string' && value !== '' ? value : typeof value === 'number' && Number.isFinite(value) ? String(value) : undefined;
 
 /** The field holding each record's time. */
 const TIME_FIELD: Record<string, string> = {
@@ -64,27 +42,27 @@ const TIME_FIELD: Record<string, string> = {
 
 /** The event, or why it is passed over. */
 function readRecord(item: unknown): FeedbackEvent | string {
-	if (!isRaw(item)) return 'The record is not a JSON object';
-	const type = text(item.RecordType);
+	if (!isJsonObject(item)) return 'The record is not a JSON object';
+	const type = textOrNumber(item.RecordType);
 	if (!type) return 'FromFull' in item ? 'A Postmark inbound message, not an event: point the inbound webhook elsewhere' : 'The record has no "RecordType" field';
 	const mapped = kindOf(type, item);
 	if (typeof mapped === 'string') return mapped;
 	// Bounce and SpamComplaint records name the recipient `Email`; the others `Recipient`.
 	const emailField = type === 'Bounce' || type === 'SpamComplaint' ? 'Email' : 'Recipient';
-	const email = text(item[emailField]);
+	const email = textOrNumber(item[emailField]);
 	if (!email) return `The ${type} record has no "${emailField}" field`;
 	const timeField = TIME_FIELD[type];
 	const at = isoFromOffsetTime(item[timeField]);
 	if (!at) return `The ${type} record has no valid "${timeField}" field (ISO 8601 with an offset)`;
-	const messageId = text(item.MessageID);
-	const url = mapped.kind === 'clicked' ? text(item.OriginalLink) : undefined;
-	const sendKey = isRaw(item.Metadata) ? text(item.Metadata.rt_key) : undefined;
-	const bounceId = type === 'Bounce' || type === 'SpamComplaint' ? text(item.ID) : undefined;
+	const messageId = textOrNumber(item.MessageID);
+	const url = mapped.kind === 'clicked' ? textOrNumber(item.OriginalLink) : undefined;
+	const sendKey = isJsonObject(item.Metadata) ? textOrNumber(item.Metadata.rt_key) : undefined;
+	const bounceId = type === 'Bounce' || type === 'SpamComplaint' ? textOrNumber(item.ID) : undefined;
 	return {
 		provider: 'postmark',
 		id: bounceId
 			? `bounce:${bounceId}`
-			: derivedEventId(type, messageId, text(item.Type) ?? text(item.SuppressionReason), text(item[timeField]), email, url),
+			: derivedEventId(type, messageId, textOrNumber(item.Type) ?? textOrNumber(item.SuppressionReason), textOrNumber(item[timeField]), email, url),
 		kind: mapped.kind,
 		email,
 		at,
@@ -98,12 +76,11 @@ function readRecord(item: unknown): FeedbackEvent | string {
 /** Postmark's times carry an offset (`Z` or `-04:00`); one without would be read in the server's zone. */
 function isoFromOffsetTime(value: unknown): string | undefined {
 	if (typeof value !== 'string' || !/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(value)) return undefined;
-	const date = new Date(value);
-	return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
+	return isoDate(value);
 }
 
 /** What a Postmark record means for us, or why it changes nothing. */
-function kindOf(type: string, raw: Raw): Mapped {
+function kindOf(type: string, raw: JsonObject): Meaning {
 	switch (type) {
 		case 'Delivery':
 			return { kind: 'delivered' };
@@ -113,7 +90,7 @@ function kindOf(type: string, raw: Raw): Mapped {
 			return { kind: 'clicked' };
 		case 'Bounce':
 		case 'SpamComplaint':
-			return bounceKind(text(raw.Type) ?? type, raw);
+			return bounceKind(textOrNumber(raw.Type) ?? type, raw);
 		case 'SubscriptionChange':
 			return subscriptionKind(raw);
 		default:
@@ -126,8 +103,8 @@ function kindOf(type: string, raw: Raw): Mapped {
  * address count; those about the sender's setup (DMARCPolicy, TemplateRenderingFailed, ...) or
  * that are no failure (AutoResponder, Subscribe, ...) are passed over.
  */
-function bounceKind(bounceType: string, raw: Raw): Mapped {
-	const details = text(raw.Details) ?? text(raw.Description);
+function bounceKind(bounceType: string, raw: JsonObject): Meaning {
+	const details = textOrNumber(raw.Details) ?? textOrNumber(raw.Description);
 	const reason = details ? `${bounceType}: ${details}` : bounceType;
 	switch (bounceType) {
 		case 'HardBounce':
@@ -157,10 +134,10 @@ function bounceKind(bounceType: string, raw: Raw): Mapped {
 }
 
 /** SuppressSending true: Postmark stopped sending to the address, for SuppressionReason. */
-function subscriptionKind(raw: Raw): Mapped {
+function subscriptionKind(raw: JsonObject): Meaning {
 	if (raw.SuppressSending !== true) return 'Postmark SubscriptionChange reactivating the address: no consent given to this package, nothing changes';
-	const origin = text(raw.Origin);
-	const reason = `SubscriptionChange: ${text(raw.SuppressionReason) ?? 'no reason'}${origin ? ` (origin ${origin})` : ''}`;
+	const origin = textOrNumber(raw.Origin);
+	const reason = `SubscriptionChange: ${textOrNumber(raw.SuppressionReason) ?? 'no reason'}${origin ? ` (origin ${origin})` : ''}`;
 	switch (raw.SuppressionReason) {
 		case 'ManualSuppression':
 			return { kind: 'unsubscribed', reason };

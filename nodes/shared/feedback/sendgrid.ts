@@ -1,5 +1,6 @@
 import { createPublicKey, verify, type KeyObject } from 'node:crypto';
-import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackReading, type FeedbackRequest, type IgnoredEvent } from './model';
+import { derivedEventId, type FeedbackEvent, type FeedbackKind, type FeedbackReading, type FeedbackRequest } from './model';
+import { batchTooLarge, firstHeader, isJsonObject, isoFromSeconds, numberOrNaN, parseJson, readBatch, refuse, text, type JsonObject, type Meaning } from './payload';
 
 /**
  * SendGrid's Event Webhook: each POST is a JSON array of events (about 1,000 at most), each with
@@ -20,8 +21,6 @@ export interface SendGridConfig {
 	/** The verification key of the Signed Event Webhook settings: base64 DER (as SendGrid shows it) or PEM. */
 	publicKey: string;
 }
-
-type Raw = Record<string, unknown>;
 
 /**
  * The verification key as a KeyObject.
@@ -51,15 +50,10 @@ function parsedKey(value: string): KeyObject | undefined {
 	}
 }
 
-function header(request: FeedbackRequest, name: string): string | undefined {
-	const value = request.headers[name];
-	return Array.isArray(value) ? value[0] : value;
-}
-
 /** Why the request's signature does not prove it came from SendGrid, or undefined when it does. */
 function signatureProblem(request: FeedbackRequest, key: KeyObject): string | undefined {
-	const signature = header(request, SENDGRID_SIGNATURE_HEADER);
-	const timestamp = header(request, SENDGRID_TIMESTAMP_HEADER);
+	const signature = firstHeader(request, SENDGRID_SIGNATURE_HEADER);
+	const timestamp = firstHeader(request, SENDGRID_TIMESTAMP_HEADER);
 	if (!signature) return `The ${SENDGRID_SIGNATURE_HEADER} header is missing: turn on the Signed Event Webhook in SendGrid`;
 	if (!timestamp) return `The ${SENDGRID_TIMESTAMP_HEADER} header is missing: turn on the Signed Event Webhook in SendGrid`;
 	// The signed bytes are the timestamp exactly as sent, then the body exactly as received.
@@ -81,40 +75,23 @@ function signatureProblem(request: FeedbackRequest, key: KeyObject): string | un
  */
 export function readSendGrid(request: FeedbackRequest, config: SendGridConfig): FeedbackReading {
 	const problem = signatureProblem(request, sendGridPublicKey(config.publicKey));
-	if (problem) return { ok: false, status: 401, error: problem };
-	let body: unknown;
-	try {
-		body = JSON.parse(request.body.toString('utf8'));
-	} catch {
-		return { ok: false, status: 400, error: 'The request body is not JSON: SendGrid posts a JSON array of events' };
-	}
-	if (!Array.isArray(body)) return { ok: false, status: 400, error: 'The request body is not a JSON array: SendGrid posts an array of events' };
-	if (body.length > SENDGRID_MAX_EVENTS) {
-		return { ok: false, status: 413, error: `The request carries ${body.length} events; the limit is ${SENDGRID_MAX_EVENTS}` };
-	}
-	const events: FeedbackEvent[] = [];
-	const ignored: IgnoredEvent[] = [];
-	body.forEach((item: unknown, index) => {
-		const read = readEvent(item);
-		if (typeof read === 'string') ignored.push({ index, reason: read });
-		else events.push(read);
-	});
-	return { ok: true, events, ignored };
+	if (problem) return refuse(401, problem);
+	const parsed = parseJson(request.body, 'The request body is not JSON: SendGrid posts a JSON array of events');
+	if (!parsed.ok) return parsed;
+	if (!Array.isArray(parsed.value)) return refuse(400, 'The request body is not a JSON array: SendGrid posts an array of events');
+	return batchTooLarge(parsed.value, SENDGRID_MAX_EVENTS) ?? readBatch(parsed.value, readEvent);
 }
 
-const text = (value: unknown): string | undefined => (typeof value === 'string' && value !== '' ? value : undefined);
-
 /** The event, or why it is passed over. */
-function readEvent(item: unknown): FeedbackEvent | string {
-	if (typeof item !== 'object' || item === null || Array.isArray(item)) return 'The event is not a JSON object';
-	const raw = item as Raw;
+function readEvent(raw: unknown): FeedbackEvent | string {
+	if (!isJsonObject(raw)) return 'The event is not a JSON object';
 	const type = text(raw.event);
 	if (!type) return 'The event has no "event" field';
 	const mapped = kindOf(type, raw);
 	if (typeof mapped === 'string') return mapped;
 	const email = text(raw.email);
 	if (!email) return `The "${type}" event has no "email" field`;
-	const seconds = typeof raw.timestamp === 'number' ? raw.timestamp : NaN;
+	const seconds = numberOrNaN(raw.timestamp);
 	const at = isoFromSeconds(seconds);
 	if (!at) return `The "${type}" event has no valid "timestamp" field (Unix seconds)`;
 	const messageId = text(raw.sg_message_id);
@@ -135,15 +112,8 @@ function readEvent(item: unknown): FeedbackEvent | string {
 	};
 }
 
-function isoFromSeconds(seconds: number): string | undefined {
-	const date = new Date(seconds * 1000);
-	return Number.isNaN(date.getTime()) ? undefined : date.toISOString();
-}
-
-type Mapped = { kind: FeedbackKind; reason?: string } | string;
-
 /** What a SendGrid event means for us, or why it changes nothing. */
-function kindOf(type: string, raw: Raw): Mapped {
+function kindOf(type: string, raw: JsonObject): Meaning {
 	switch (type) {
 		case 'delivered':
 			return { kind: 'delivered' };
@@ -174,14 +144,14 @@ function kindOf(type: string, raw: Raw): Mapped {
 }
 
 /** `type: blocked` is a temporary refusal by the receiving server; `type: bounce` a permanent one. */
-function bounceKind(raw: Raw): Mapped {
+function bounceKind(raw: JsonObject): Meaning {
 	const diagnostic = text(raw.reason) ?? text(raw.status);
 	const kind: FeedbackKind = raw.type === 'blocked' ? 'soft_bounce' : 'hard_bounce';
 	return { kind, ...(diagnostic ? { reason: diagnostic } : {}) };
 }
 
 /** SendGrid drops a message when its own suppression lists hold the address; the list tells why. */
-function droppedKind(reason: string | undefined): Mapped {
+function droppedKind(reason: string | undefined): Meaning {
 	switch (reason?.toLowerCase()) {
 		case 'bounced address':
 		case 'invalid':

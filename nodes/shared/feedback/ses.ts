@@ -1,6 +1,7 @@
 import { createVerify, type KeyObject, X509Certificate } from 'node:crypto';
 
 import type { FeedbackEvent, FeedbackKind, FeedbackReading, FeedbackRequest, IgnoredEvent } from './model';
+import { firstHeader, isJsonObject, isoDate, parseJson, passedOver, refuse } from './payload';
 
 /**
  * Amazon SES feedback through Amazon SNS: SES publishes its events (bounces, complaints,
@@ -98,34 +99,21 @@ export async function readSes(request: FeedbackRequest, config: SesConfig, io: S
 
 	if (envelope.Type === 'SubscriptionConfirmation') return confirm(envelope, io);
 	if (envelope.Type === 'UnsubscribeConfirmation') {
-		return { ok: true, events: [], ignored: [{ index: 0, reason: 'SNS UnsubscribeConfirmation: the endpoint was unsubscribed from the topic; nothing to apply' }] };
+		return passedOver('SNS UnsubscribeConfirmation: the endpoint was unsubscribed from the topic; nothing to apply');
 	}
 	return readNotification(envelope);
-}
-
-function refuse(status: number, error: string): FeedbackReading {
-	return { ok: false, status, error };
 }
 
 function describe(error: unknown): string {
 	return error instanceof Error ? error.message : String(error);
 }
 
-function header(request: FeedbackRequest, name: string): string | undefined {
-	const value = request.headers[name];
-	return Array.isArray(value) ? value[0] : value;
-}
-
 /** The envelope, or what is wrong with it (naming the field). */
 function parseEnvelope(request: FeedbackRequest): { envelope: SnsEnvelope } | { error: string } {
-	let body: unknown;
-	try {
-		body = JSON.parse(request.body.toString('utf8'));
-	} catch {
-		return { error: 'The body is not JSON; an SNS message (JSON envelope) was expected.' };
-	}
-	if (!body || typeof body !== 'object' || Array.isArray(body)) return { error: 'The body is not a JSON object; an SNS message envelope was expected.' };
-	const fields = body as Record<string, unknown>;
+	const parsed = parseJson(request.body, 'The body is not JSON; an SNS message (JSON envelope) was expected.');
+	if (!parsed.ok) return { error: parsed.error };
+	const fields = parsed.value;
+	if (!isJsonObject(fields)) return { error: 'The body is not a JSON object; an SNS message envelope was expected.' };
 	if (typeof fields.Type !== 'string') {
 		return { error: 'The SNS envelope has no Type field (is "raw message delivery" on for the subscription? Turn it off: the envelope carries the signature).' };
 	}
@@ -137,7 +125,7 @@ function parseEnvelope(request: FeedbackRequest): { envelope: SnsEnvelope } | { 
 		if (typeof fields[name] !== 'string' || fields[name] === '') return { error: `The SNS envelope has no ${name} field.` };
 	}
 	if (fields.Subject !== undefined && fields.Subject !== null && typeof fields.Subject !== 'string') return { error: 'The SNS envelope has a Subject field that is not a string.' };
-	const declared = header(request, 'x-amz-sns-message-type');
+	const declared = firstHeader(request, 'x-amz-sns-message-type');
 	if (declared !== undefined && declared !== type) return { error: `The x-amz-sns-message-type header (${declared.slice(0, 40)}) does not match the envelope's Type (${type}).` };
 	return { envelope: fields as unknown as SnsEnvelope };
 }
@@ -244,17 +232,17 @@ function readNotification(envelope: SnsEnvelope): FeedbackReading {
 	try {
 		ses = JSON.parse(envelope.Message) as SesEventJson;
 	} catch {
-		return { ok: true, events: [], ignored: [{ index: 0, reason: 'the SNS message is not an SES event (not JSON)' }] };
+		return passedOver('the SNS message is not an SES event (not JSON)');
 	}
-	if (!ses || typeof ses !== 'object') return { ok: true, events: [], ignored: [{ index: 0, reason: 'the SNS message is not an SES event' }] };
+	if (!ses || typeof ses !== 'object') return passedOver('the SNS message is not an SES event');
 	const type = text(ses.eventType) ?? text(ses.notificationType);
-	if (!type) return { ok: true, events: [], ignored: [{ index: 0, reason: 'the SNS message is not an SES event (no eventType or notificationType)' }] };
-	if (PASSED_OVER[type]) return { ok: true, events: [], ignored: [{ index: 0, reason: PASSED_OVER[type] }] };
+	if (!type) return passedOver('the SNS message is not an SES event (no eventType or notificationType)');
+	if (PASSED_OVER[type]) return passedOver(PASSED_OVER[type]);
 
 	const mail = ses.mail ?? {};
 	const ignored: IgnoredEvent[] = [];
 	const { drafts, at } = draftsOf(type, ses, mail, ignored);
-	if (!drafts) return { ok: true, events: [], ignored: [{ index: 0, reason: `SES event type "${type.slice(0, 40)}" is not one that is read` }] };
+	if (!drafts) return passedOver(`SES event type "${type.slice(0, 40)}" is not one that is read`);
 
 	const common = {
 		provider: 'ses' as const,
@@ -355,7 +343,5 @@ function text(value: unknown): string | undefined {
 }
 
 function isoTime(value: unknown): string | undefined {
-	if (typeof value !== 'string' || !value) return undefined;
-	const time = new Date(value);
-	return Number.isNaN(time.getTime()) ? undefined : time.toISOString();
+	return typeof value === 'string' && value ? isoDate(value) : undefined;
 }
