@@ -5,7 +5,7 @@ import type { FeedbackProvider, FeedbackReading, FeedbackRequest } from '../shar
 import { readProviderRequest, type WebhookCredential } from './providers';
 import { answerUnsubscribe, UNSUBSCRIBE_HEADERS } from './unsubscribePage';
 import { MIN_SECRET_LENGTH } from '../shared/feedback/unsubscribe-token';
-import { storeFor } from '../shared/storeParameters';
+import { isStoreSetupError, storeFor } from '../shared/storeParameters';
 
 export type EventSource = 'unsubscribe' | Exclude<FeedbackProvider, 'smtp'>;
 
@@ -101,6 +101,10 @@ export async function handleProviderRequest(ctx: IWebhookFunctions, provider: Ex
 		outcomes = await (await storeFor(ctx)).applyFeedback(reading.events, { softBounceLimit: Number(ctx.getNodeParameter('softBounceLimit', 3)) });
 	} catch (error) {
 		ctx.logger.error('Email Events Trigger: the retargeting store could not record a webhook', { error: (error as Error).message, provider });
+		if (isStoreSetupError(error)) {
+			res.status(500).json({ error: (error as Error).message });
+			return [];
+		}
 		res.status(503).json({ error: 'The events could not be recorded; nothing was kept. The provider will send them again.' });
 		return [];
 	}

@@ -25,7 +25,7 @@ import { canonicalEventName } from '../shared/events/vocabulary';
 import { originAllowed, parseOrigins } from '../shared/origins';
 import { basicAuthUser, secretsMatch, SIGNATURE_HEADER, signatureProblem, writeKeyProblem } from '../shared/secrets';
 import { servedByN8n } from '../shared/servedWebhooks';
-import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+import { checkPostgresStore, isStoreSetupError, storeFor, storeProperties } from '../shared/storeParameters';
 import { sourceCredential } from './sourceCredential';
 import { NO_CACHE, trackerScript, TRANSPARENT_GIF } from './tracker';
 
@@ -269,6 +269,7 @@ export class TrackingTrigger implements INodeType {
 			);
 		} catch (error) {
 			this.logger.error('Tracking Trigger: the retargeting store could not save a request', { error: (error as Error).message });
+			if (isStoreSetupError(error)) return reply(500, { error: (error as Error).message });
 			return reply(503, { error: 'The events could not be stored, and none of them was kept. Send them again later.' });
 		}
 
