@@ -1,6 +1,9 @@
 /**
  * `npm start`: the main job. A real n8n with this package installed as a community package and the
  * ready-made workflows imported, on the embedded store, at http://localhost:5678. Ctrl-C stops it.
+ *
+ * `npm run start:queue` (`npm start -- --queue`): the same in n8n's queue mode: a main, two workers
+ * and a webhook process on the machine's PostgreSQL and Redis, the store on PostgreSQL.
  */
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync, copyFileSync } from 'node:fs';
@@ -9,9 +12,12 @@ import path from 'node:path';
 import { N8nInstance, type Owner, type StartOptions } from '../test/harness/n8n.ts';
 import { installPackageInto, packPackage } from '../test/harness/package-install.ts';
 import { repoRoot } from '../test/harness/paths.ts';
+import { TEST_PG_URL } from '../test/harness/postgres.ts';
+import { type QueueClusterOptions, prepareQueueServices, queueEnv, startQueueCluster } from '../test/harness/queue.ts';
 
 const root = repoRoot();
-const userFolder = path.resolve(process.env.RETARGETING_DATA_DIR ?? path.join(root, '.n8n-data'));
+const queue = process.argv.includes('--queue');
+const userFolder = path.resolve(process.env.RETARGETING_DATA_DIR ?? path.join(root, queue ? '.n8n-queue-data' : '.n8n-data'));
 const port = Number(process.env.N8N_PORT ?? 5678);
 const options: StartOptions = {
 	userFolder,
@@ -54,7 +60,7 @@ async function importNewTemplates(): Promise<string[]> {
 	const staging = mkdtempSync(path.join(userFolder, 'import-'));
 	try {
 		for (const { file } of fresh) copyFileSync(path.join(templatesDir, file), path.join(staging, file));
-		await N8nInstance.cli(options, ['import:workflow', '--separate', `--input=${staging}`]);
+		await N8nInstance.cli(queue ? { ...options, env: queueEnv(queueOptions()) } : options, ['import:workflow', '--separate', `--input=${staging}`]);
 	} finally {
 		rmSync(staging, { recursive: true, force: true });
 	}
@@ -63,11 +69,75 @@ async function importNewTemplates(): Promise<string[]> {
 	return fresh.map(({ file }) => file);
 }
 
+/** A key made once for this data folder: every process of the cluster must share it. */
+function encryptionKey(): string {
+	const file = path.join(userFolder, 'encryption.key');
+	if (!existsSync(file)) writeFileSync(file, randomBytes(24).toString('hex'), { mode: 0o600 });
+	return readFileSync(file, 'utf8').trim();
+}
+
+/**
+ * The cluster of `start:queue`, on the machine's PostgreSQL (RETARGETING_STORE_URL, else the test
+ * server) and Redis: n8n's tables in the schema `n8n`, the store in `retargeting`, fixed ports.
+ */
+function queueOptions(): QueueClusterOptions {
+	return {
+		userFolder,
+		databaseUrl: process.env.RETARGETING_STORE_URL ?? TEST_PG_URL,
+		n8nSchema: process.env.DB_POSTGRESDB_SCHEMA ?? 'n8n',
+		storeSchema: process.env.RETARGETING_STORE_SCHEMA ?? 'retargeting',
+		queuePrefix: 'retargeting',
+		encryptionKey: encryptionKey(),
+		workers: 2,
+		ports: { main: port, webhook: port + 2, workerHealth: [port + 3, port + 4], brokers: [port + 1, port + 5, port + 6] },
+		output: 'file',
+		owner: ownerAccount(),
+	};
+}
+
+async function startQueue(): Promise<void> {
+	await prepareQueueServices(queueOptions());
+	const imported = await importNewTemplates();
+	if (imported.length) say(`imported workflows: ${imported.join(', ')}`);
+	say(`starting n8n in queue mode: a main, 2 workers and a webhook process (data and logs in ${userFolder})`);
+	const cluster = await startQueueCluster(queueOptions());
+	const processes = [cluster.main, cluster.webhook, ...cluster.workers];
+	let stopping = false;
+	const stop = async () => {
+		if (stopping) return;
+		stopping = true;
+		say('stopping every n8n process');
+		await cluster.stop();
+		process.exit(0);
+	};
+	process.on('SIGINT', () => void stop());
+	process.on('SIGTERM', () => void stop());
+	for (const p of processes) {
+		p.onExit(() => {
+			if (!stopping) say(`an n8n process exited: see ${p.logFile}`);
+		});
+	}
+	const owner = queueOptions().owner;
+	say(
+		[
+			`n8n ${cluster.main.runtime.version} is ready in queue mode with n8n-nodes-retargeting installed.`,
+			`  Editor (main):     ${cluster.main.baseUrl}`,
+			`  Webhooks:          ${cluster.webhook.baseUrl}/webhook/<path>   (route /webhook/ here, the rest to main)`,
+			`  Workers (health):  ${cluster.workers.map((w) => `${w.baseUrl}/healthz`).join('  ')}`,
+			`  Store:             PostgreSQL, schema ${cluster.env.RETARGETING_STORE_SCHEMA}; n8n's tables in ${cluster.env.DB_POSTGRESDB_SCHEMA}; queue on Redis`,
+			`  Email:    ${owner.email}`,
+			`  Password: ${owner.password}   (kept in ${path.join(userFolder, 'owner.json')})`,
+			'Press Ctrl-C to stop them all.',
+		].join('\n'),
+	);
+}
+
 async function main(): Promise<void> {
 	mkdirSync(userFolder, { recursive: true });
 	say('packing the package and installing it into n8n as a community package');
 	const tarball = await packPackage(path.join(userFolder, 'package'));
 	await installPackageInto(userFolder, tarball);
+	if (queue) return await startQueue();
 	const imported = await importNewTemplates();
 	if (imported.length) say(`imported workflows: ${imported.join(', ')}`);
 

@@ -16,6 +16,16 @@ export interface StartOptions {
 	listenAddress?: string;
 	/** Where n8n's own output goes; `inherit` shows it on this terminal. */
 	output?: 'file' | 'inherit';
+	/** The kind of process: `start` (a main, the default), `worker` or `webhook` (queue mode). */
+	command?: 'start' | 'worker' | 'webhook';
+	/** More arguments for the command, such as `--concurrency=5`. */
+	args?: string[];
+	/** More environment (queue mode, the database, the instance store), over the defaults. */
+	env?: Record<string, string>;
+	/** The log file's name in the user folder (processes sharing a folder need their own); default n8n.log. */
+	logName?: string;
+	/** The task broker's port of a main or worker; 0 (the default) picks a free one. */
+	brokerPort?: number;
 }
 
 export interface Owner {
@@ -128,7 +138,7 @@ export class N8nInstance {
 	/** Runs an n8n CLI command (import, publish, ...) against a user folder, with n8n not running. */
 	static async cli(options: StartOptions, args: string[]): Promise<string> {
 		const runtime = await ensureN8nRuntime();
-		const env = n8nEnv(options, options.port ?? 5678, 5679);
+		const env = { ...n8nEnv(options, options.port ?? 5678, 5679), ...options.env };
 		return await run(process.execPath, [runtime.bin, ...args], { env, quiet: true });
 	}
 
@@ -136,17 +146,19 @@ export class N8nInstance {
 		const runtime = await ensureN8nRuntime();
 		mkdirSync(options.userFolder, { recursive: true });
 		const port = options.port || (await freePort());
-		const env = n8nEnv(options, port, await freePort());
-		const logFile = options.output === 'inherit' ? undefined : path.join(options.userFolder, 'n8n.log');
+		const env = { ...n8nEnv(options, port, options.brokerPort || (await freePort())), ...options.env };
+		const logFile = options.output === 'inherit' ? undefined : path.join(options.userFolder, options.logName ?? 'n8n.log');
 		const fd = logFile ? openSync(logFile, 'a') : undefined;
-		const child = spawn(process.execPath, [runtime.bin, 'start'], {
+		const child = spawn(process.execPath, [runtime.bin, options.command ?? 'start', ...(options.args ?? [])], {
 			env,
 			// Its own process group, so that stop() also ends the task runner n8n spawns.
 			detached: true,
 			stdio: fd === undefined ? 'inherit' : ['ignore', fd, fd],
 		});
 		if (fd !== undefined) closeSync(fd);
-		const instance = new N8nInstance(child, runtime, `http://localhost:${port}`, options.userFolder, logFile);
+		// A worker answers health checks on its own port (QUEUE_HEALTH_CHECK_PORT), the others on N8N_PORT.
+		const healthPort = options.command === 'worker' ? Number(env.QUEUE_HEALTH_CHECK_PORT) : port;
+		const instance = new N8nInstance(child, runtime, `http://localhost:${healthPort}`, options.userFolder, logFile);
 		try {
 			await instance.waitUntilReady();
 		} catch (error) {
@@ -154,6 +166,11 @@ export class N8nInstance {
 			throw error;
 		}
 		return instance;
+	}
+
+	/** Ends the process at once, with no chance to finish what it was doing (a crash, an OOM kill). */
+	kill(): void {
+		if (!this.exited && this.child.pid !== undefined) process.kill(-this.child.pid, 'SIGKILL');
 	}
 
 	/** Calls back when the n8n process ends, for whatever reason. */
@@ -340,6 +357,22 @@ export class N8nInstance {
 		const run = await rest('POST', `/workflows/${workflowId}/run`, { triggerToStartFrom: { name: triggerName } });
 		if (typeof run.executionId !== 'string') throw new Error(`the manual run started no execution: ${JSON.stringify(run)}`);
 		return run.executionId;
+	}
+
+	/** Retries a failed or crashed execution as the editor's "Retry with original workflow" does; returns the new execution's id. */
+	async retryExecution(id: string): Promise<string> {
+		if (!this.sessionCookie) throw new Error('call setupOwner() before retrying an execution');
+		const res = await fetch(`${this.baseUrl}/rest/executions/${id}/retry`, {
+			method: 'POST',
+			headers: { cookie: this.sessionCookie, 'content-type': 'application/json' },
+			body: JSON.stringify({ loadWorkflow: false }),
+		});
+		if (!res.ok) throw new Error(`POST /rest/executions/${id}/retry answered ${res.status}: ${await res.text()}`);
+		// The answer does not say which execution the retry is; it is the workflow's newest one since.
+		const { workflowId } = await this.api<{ workflowId: string }>('GET', `/executions/${id}`);
+		const later = (await this.executions(workflowId)).map((e) => Number(e.id)).filter((n) => n > Number(id));
+		if (later.length === 0) throw new Error(`the retry of execution ${id} started no execution`);
+		return String(Math.max(...later));
 	}
 
 	/** Waits until an execution has finished, and returns it with its data. */

@@ -6,6 +6,8 @@ import { SMTPServer } from 'smtp-server';
 export class TestSmtpServer {
 	readonly messages: Array<{ to: string[]; raw: string }> = [];
 	greylist = new Map<string, number>();
+	/** How long the server takes to answer a message it received: a slow server, to stop a sender mid-run. */
+	acceptDelayMs = 0;
 	private server = new SMTPServer({
 		authOptional: true,
 		disabledCommands: ['STARTTLS'],
@@ -25,12 +27,17 @@ export class TestSmtpServer {
 			stream.on('data', (c: Buffer) => chunks.push(c));
 			stream.on('end', () => {
 				this.messages.push({ to: session.envelope.rcptTo.map((r) => r.address), raw: Buffer.concat(chunks).toString('utf8') });
-				callback();
+				if (this.acceptDelayMs > 0) setTimeout(() => callback(), this.acceptDelayMs);
+				else callback();
 			});
 		},
 	});
 
 	async start(): Promise<number> {
+		// A sender that dies mid-message (a killed worker) resets its connection: that is the test, not a failure.
+		this.server.on('error', (error: NodeJS.ErrnoException) => {
+			if (error.code !== 'ECONNRESET') throw error;
+		});
 		await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', () => resolve()));
 		return (this.server.server.address() as AddressInfo).port;
 	}

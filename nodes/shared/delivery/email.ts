@@ -195,6 +195,9 @@ export async function sendEmails(
 			if (broken !== undefined) throw broken;
 			// The provider cannot be used at all (login refused, no such host): stop, keep nothing reserved.
 			if (fatal) throw new Error(`the email provider cannot be used: ${fatal}`);
+			// Recorded wave by wave: a process that dies mid-run (a killed worker) leaves only the wave
+			// under way unclear, and what was sent before it counts as sent.
+			if (live) await confirmSends(db, confirmations.splice(0), new Date(now));
 		}
 	} finally {
 		if (live) {
