@@ -23,7 +23,7 @@ import path from 'node:path';
 
 import { ensureN8nRuntime } from '../harness/n8n-runtime.ts';
 import { startTestInstance } from '../harness/instance.ts';
-import { webhookNode } from '../harness/n8n.ts';
+import { trackingTriggerNode, webhookNode } from '../harness/n8n.ts';
 import { packPackage } from '../harness/package-install.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { SqliteDriver } from '../../nodes/shared/store/sqlite-driver.ts';
@@ -220,15 +220,7 @@ async function main(): Promise<void> {
 		await n8n.publishWorkflow({
 			name: 'People: Tracking Trigger',
 			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Tracking Trigger',
-					type: 'n8n-nodes-retargeting.trackingTrigger',
-					typeVersion: 1,
-					position: [0, 0],
-					parameters: { path: 'bench-shop', triggerOn: [] },
-					credentials: { retargetingTrackingApi: { id: source, name: 'Bench shop' } },
-				},
+				trackingTriggerNode('bench-shop', { id: source, name: 'Bench shop' }, { triggerOn: [] }),
 			],
 			connections: {},
 		});

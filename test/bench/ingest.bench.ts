@@ -14,7 +14,7 @@ import path from 'node:path';
 
 import { ensureN8nRuntime } from '../harness/n8n-runtime.ts';
 import { startTestInstance } from '../harness/instance.ts';
-import { webhookNode } from '../harness/n8n.ts';
+import { trackingTriggerNode, webhookNode } from '../harness/n8n.ts';
 import { packPackage } from '../harness/package-install.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { SqliteDriver } from '../../nodes/shared/store/sqlite-driver.ts';
@@ -83,15 +83,7 @@ async function main(): Promise<void> {
 		await n8n.publishWorkflow({
 			name: 'Tracking Trigger',
 			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Tracking Trigger',
-					type: 'n8n-nodes-retargeting.trackingTrigger',
-					typeVersion: 1,
-					position: [0, 0],
-					parameters: { path: 'ours' },
-					credentials: { retargetingTrackingApi: { id: credential, name: 'Bench source' } },
-				},
+				trackingTriggerNode('ours', { id: credential, name: 'Bench source' }),
 				noOp,
 			],
 			connections: { 'Tracking Trigger': { main: [[{ node: 'No Operation', type: 'main', index: 0 }]] } },

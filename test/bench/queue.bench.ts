@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 
 import { TEST_OWNER } from '../harness/instance.ts';
-import { freePort, N8nInstance, webhookNode } from '../harness/n8n.ts';
+import { freePort, N8nInstance, trackingTriggerNode, webhookNode } from '../harness/n8n.ts';
 import { ensureN8nRuntime } from '../harness/n8n-runtime.ts';
 import { installPackageInto, packPackage } from '../harness/package-install.ts';
 import { repoRoot } from '../harness/paths.ts';
@@ -259,15 +259,7 @@ async function main(): Promise<void> {
 		await n8n.publishWorkflow({
 			name: 'Collect',
 			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Tracking Trigger',
-					type: 'n8n-nodes-retargeting.trackingTrigger',
-					typeVersion: 1,
-					position: [0, 0],
-					parameters: { path: 'collect', triggerOn: [] },
-					credentials: { retargetingTrackingApi: { id: source, name: 'Bench source' } },
-				},
+				trackingTriggerNode('collect', { id: source, name: 'Bench source' }, { triggerOn: [] }),
 			],
 			connections: {},
 		});

@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import { DatabaseSync } from 'node:sqlite';
 import path from 'node:path';
 
-import { type N8nInstance, type WorkflowJson, webhookNode } from '../harness/n8n.ts';
+import { type N8nInstance, type WorkflowJson, trackingTriggerNode, webhookNode } from '../harness/n8n.ts';
 import { startTestInstance } from '../harness/instance.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { BrevoStandIn } from '../harness/brevo-stand-in.ts';
@@ -73,15 +73,7 @@ describe('ESP Send in a real n8n: the shipped cart-abandonment sequence over SMT
 		await n8n.publishWorkflow({
 			name: 'Collect',
 			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Tracking Trigger',
-					type: 'n8n-nodes-retargeting.trackingTrigger',
-					typeVersion: 1,
-					position: [0, 0],
-					parameters: { path: 'shop' },
-					credentials: { retargetingTrackingApi: { id: source, name: 'Shop' } },
-				},
+				trackingTriggerNode('shop', { id: source, name: 'Shop' }),
 			],
 			connections: {},
 		});

@@ -9,7 +9,7 @@ import { sha256Hex } from '../../nodes/shared/audiences/identifiers.ts';
 import { AudienceStandIn } from '../harness/audience-stand-in.ts';
 import { launchBrowser } from '../harness/editor.ts';
 import { startTestInstance } from '../harness/instance.ts';
-import { freePort, type N8nInstance, type WorkflowJson, webhookNode } from '../harness/n8n.ts';
+import { freePort, type N8nInstance, trackingTriggerNode, type WorkflowJson, webhookNode } from '../harness/n8n.ts';
 import { repoRoot } from '../harness/paths.ts';
 
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
@@ -25,7 +25,7 @@ describe("Listening back in a real n8n: the providers' event webhooks through th
 		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop', { writeKey: WRITE_KEY });
 		await n8n.publishWorkflow({
 			name: 'Collect',
-			nodes: [{ id: 'f1e2d3c4-0000-4000-8000-000000000001', name: 'Tracking Trigger', type: 'n8n-nodes-retargeting.trackingTrigger', typeVersion: 1, position: [0, 0], parameters: { path: 'shop' }, credentials: { retargetingTrackingApi: { id: source, name: 'Shop' } } }],
+			nodes: [trackingTriggerNode('shop', { id: source, name: 'Shop' })],
 			connections: {},
 		});
 		await n8n.waitForWebhook('shop');
@@ -199,7 +199,7 @@ describe("Listening back in a real n8n: the providers' event webhooks through th
 			const source = await n8n.createCredential('retargetingTrackingApi', 'Zoe shop', { writeKey: WRITE_KEY, allowedOrigins: shopOrigin });
 			await n8n.publishWorkflow({
 				name: 'Zoe shop',
-				nodes: [{ id: 'f1e2d3c4-0000-4000-8000-000000000011', name: 'Tracking Trigger', type: 'n8n-nodes-retargeting.trackingTrigger', typeVersion: 1, position: [0, 0], parameters: { path: 'zoe-shop' }, credentials: { retargetingTrackingApi: { id: source, name: 'Zoe shop' } } }],
+				nodes: [trackingTriggerNode('zoe-shop', { id: source, name: 'Zoe shop' })],
 				connections: {},
 			});
 			await n8n.waitForWebhook('zoe-shop');

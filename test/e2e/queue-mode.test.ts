@@ -6,7 +6,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 
 import { TEST_OWNER } from '../harness/instance.ts';
-import type { N8nInstance, WorkflowJson } from '../harness/n8n.ts';
+import { type N8nInstance, trackingTriggerNode, type WorkflowJson } from '../harness/n8n.ts';
 import { installPackageInto } from '../harness/package-install.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { dropSchema, TEST_PG_URL, uniqueSchema } from '../harness/postgres.ts';
@@ -67,7 +67,7 @@ describe('n8n in queue mode (main, 2 workers, a webhook process) on PostgreSQL a
 		const workflowId = await main.publishWorkflow({
 			name: 'Collect',
 			nodes: [
-				{ id: randomUUID(), name: 'Tracking Trigger', type: 'n8n-nodes-retargeting.trackingTrigger', typeVersion: 1, position: [0, 0], parameters: { path: 'shop', triggerOn: ['Checkout Started'] }, credentials: { retargetingTrackingApi: { id: source, name: 'Shop' } } },
+				trackingTriggerNode('shop', { id: source, name: 'Shop' }, { triggerOn: ['Checkout Started'] }),
 				{ id: randomUUID(), name: 'Checked out', type: 'n8n-nodes-base.noOp', typeVersion: 1, position: [240, 0], parameters: {} },
 			],
 			connections: { 'Tracking Trigger': { main: [[{ node: 'Checked out', type: 'main', index: 0 }]] } },
@@ -164,7 +164,7 @@ describe('n8n in queue mode (main, 2 workers, a webhook process) on PostgreSQL a
 		const source = await main.createCredential('retargetingTrackingApi', 'Embedded', { writeKey: WRITE_KEY });
 		await main.publishWorkflow({
 			name: 'Left on Embedded',
-			nodes: [{ id: randomUUID(), name: 'Tracking Trigger', type: 'n8n-nodes-retargeting.trackingTrigger', typeVersion: 1, position: [0, 0], parameters: { path: 'embedded', store: 'embedded' }, credentials: { retargetingTrackingApi: { id: source, name: 'Embedded' } } }],
+			nodes: [trackingTriggerNode('embedded', { id: source, name: 'Embedded' }, { store: 'embedded' })],
 			connections: {},
 		});
 		await webhook.waitForWebhook('embedded');

@@ -43,6 +43,19 @@ export interface WorkflowJson {
 	settings?: Record<string, unknown>;
 }
 
+/** The package's Tracking Trigger at `/webhook/<webhookPath>` with a tracking source credential, and more parameters. */
+export function trackingTriggerNode(webhookPath: string, source: { id: string; name: string }, parameters: Record<string, unknown> = {}): WorkflowJson['nodes'][number] {
+	return {
+		id: randomUUID(),
+		name: 'Tracking Trigger',
+		type: 'n8n-nodes-retargeting.trackingTrigger',
+		typeVersion: 1,
+		position: [0, 0],
+		parameters: { path: webhookPath, ...parameters },
+		credentials: { retargetingTrackingApi: source },
+	};
+}
+
 /** n8n's Webhook node (v2) on POST `webhookPath`, answering at once or with the last node's output. */
 export function webhookNode(webhookPath: string, responseMode: 'onReceived' | 'lastNode'): WorkflowJson['nodes'][number] {
 	return {
