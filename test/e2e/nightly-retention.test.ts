@@ -11,7 +11,7 @@ import { repoRoot } from '../harness/paths.ts';
 
 const DAY = 86_400_000;
 
-/** The shipped nightly retention workflow, imported into a real n8n and run on its embedded store. */
+/** The shipped nightly retention workflow, imported into a real n8n and run on its instance store (embedded: no RETARGETING_STORE_URL). */
 describe('the shipped nightly retention workflow in a real n8n', () => {
 	let n8n: N8nInstance & { dispose(): Promise<void> };
 	let store: RetargetingStore;
@@ -32,11 +32,12 @@ describe('the shipped nightly retention workflow in a real n8n', () => {
 		await n8n?.dispose();
 	}, 60_000);
 
-	it('runs every night at 3:00 on the embedded store, keeping 395 days and the email events option on', () => {
+	it('runs every night at 3:00 on the instance store, keeping 395 days and the email events option on', () => {
 		const trigger = template.nodes.find((n) => n.type === 'n8n-nodes-base.scheduleTrigger')!;
 		expect(trigger.parameters).toEqual({ rule: { interval: [{ field: 'days', daysInterval: 1, triggerAtHour: 3, triggerAtMinute: 0 }] } });
 		const purge = template.nodes.find((n) => n.type === 'n8n-nodes-retargeting.retargetingProfile')!;
-		expect(purge.parameters).toEqual({ store: 'embedded', resource: 'store', operation: 'purge', keepDays: 395, purgeOptions: { emailEvents: true } });
+		// No store of its own: the instance default, so one setting moves it with every other workflow.
+		expect(purge.parameters).toEqual({ resource: 'store', operation: 'purge', keepDays: 395, purgeOptions: { emailEvents: true } });
 		expect(template.connections).toEqual({ [trigger.name]: { main: [[{ node: purge.name, type: 'main', index: 0 }]] } });
 		expect(template.nodes.find((n) => n.type === 'n8n-nodes-base.stickyNote')).toBeDefined();
 	});
