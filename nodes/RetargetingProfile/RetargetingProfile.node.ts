@@ -13,7 +13,7 @@ import type { Consent } from '../shared/events/model';
 import { conditionProperties } from '../shared/segmentConditionProperties';
 import { conditionGroupsFromParameter, type ConditionsParameter } from '../shared/segmentParameters';
 import { pathValue } from '../shared/segments/evaluate';
-import { segmentMembers } from '../shared/segments/filter';
+import { offThread } from '../shared/offthread/run';
 import type { RetargetingStore } from '../shared/store/store';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 import { applyBounceEmail } from './applyBounceEmail';
@@ -344,7 +344,7 @@ export class RetargetingProfile implements INodeType {
 					continue;
 				}
 				if (this.getNodeParameter('resource', i, 'person') === 'segment') {
-					for (const member of await segmentMembersOf(this, store, i)) out.push({ json: member, pairedItem: { item: i } });
+					for (const member of await segmentMembersOf(this, store, i)) out.push(member);
 					continue;
 				}
 				const operation = this.getNodeParameter('operation', i) as ProfileOperation;
@@ -382,7 +382,8 @@ async function purgeOnce(ctx: IExecuteFunctions, store: RetargetingStore): Promi
 	}
 }
 
-async function segmentMembersOf(ctx: IExecuteFunctions, store: RetargetingStore, i: number): Promise<IDataObject[]> {
+/** The members as the node's items, each built as its page arrives: a million of them never at once. */
+async function segmentMembersOf(ctx: IExecuteFunctions, store: RetargetingStore, i: number): Promise<INodeExecutionData[]> {
 	const conditions = ctx.getNodeParameter('segmentConditions', i, {}) as ConditionsParameter;
 	const parsed = conditionGroupsFromParameter(conditions, ctx.getTimezone());
 	if (!parsed.ok) {
@@ -392,8 +393,12 @@ async function segmentMembersOf(ctx: IExecuteFunctions, store: RetargetingStore,
 		});
 	}
 	const max = ctx.getNodeParameter('returnAll', i, false) ? undefined : Number(ctx.getNodeParameter('limit', i, 50));
-	const members = await segmentMembers(store.driver, { name: 'Members', groups: parsed.groups }, { max });
-	return members.map(({ profile, facts }) => ({ ...profile, segment: { facts } }) as unknown as IDataObject);
+	// Every profile of the store may be read: done in a worker thread, which sends the members a page at a time.
+	const members: INodeExecutionData[] = [];
+	for await (const page of offThread(store.driver, 'segmentMembers', { segment: { name: 'Members', groups: parsed.groups }, max })) {
+		for (const { profile, facts } of page) members.push({ json: { ...profile, segment: { facts } } as unknown as IDataObject, pairedItem: { item: i } });
+	}
+	return members;
 }
 
 function readRequest(ctx: IExecuteFunctions, operation: ProfileOperation, i: number): ProfileRequest {

@@ -130,6 +130,24 @@ describe.each(BACKENDS)('abandoned carts on %s', (_name, makeFixture) => {
 		expect(await claimed(T + 72 * HOUR + 8 * 24 * HOUR)).toEqual([]);
 	});
 
+	it('reads due carts a page at a time, oldest first, up to the limit, and never again once handled', async () => {
+		// 2,500 carts, two at each second, so that pages (1,000 rows) end between carts of the same time.
+		const events = Array.from({ length: 2_500 }, (_, i) => {
+			const who = `s-${String(i).padStart(4, '0')}`;
+			const ms = T + Math.floor(i / 2) * 1000;
+			return [
+				at(ms - 60_000, { type: 'identify', anonymousId: who, traits: { email: `${who}@example.com` } }),
+				at(ms, { type: 'track', event: 'Product Added', anonymousId: who, properties: { cart_id: `c-${who}`, product_id: 'p1', price: 30 } }),
+			];
+		});
+		await store.appendEvents(events.flat());
+		const all = Array.from({ length: 2_500 }, (_, i) => `c-s-${String(i).padStart(4, '0')}:1`);
+		const first = await claimed(T + 2 * HOUR, { limit: 1_200 });
+		expect(first).toEqual(all.slice(0, 1_200));
+		expect(await claimed(T + 2 * HOUR, { limit: 5_000 })).toEqual(all.slice(1_200));
+		expect(await store.dueCarts(rules(), T + 2 * HOUR)).toEqual([]);
+	}, 60_000);
+
 	it('claims from the cart as it is at claim time: a cart that changed, ended or was erased since the read is not claimed', async () => {
 		await shopper('late', 'c-late', T);
 		expect(await claimed(T + 30 * HOUR)).toEqual(['c-late:2']);

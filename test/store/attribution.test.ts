@@ -81,6 +81,20 @@ describe.each(BACKENDS)('attribution in the store on %s', (_name, makeFixture) =
 		expect(report.topPaths).toEqual([{ path: 'Paid Search > Email', conversions: 1, revenue: 100 }]);
 	});
 
+	it("the report reads every touchpoint of its period, page after page, ties in time included, each person's in time order", async () => {
+		// 25,000 touchpoints of 50 people at only 7 distinct times, so that pages end inside runs of equal times.
+		const touches = Array.from({ length: 25_000 }, (_, i) => ({ profileId: `p-${i % 50}`, kind: 'visit', channel: null, source: `s${i % 3}`, medium: null, campaign: null, clickId: `c:${i}`, at: new Date(T0 + (i % 7) * HOUR) }));
+		await insertTouchpoints(store.driver, touches);
+		const { touchpoints } = await reportInput(store.driver, new Date(T0 + DAY), new Date(T0 + 2 * DAY), DAY);
+		const lists = [...touchpoints.values()];
+		expect(lists).toHaveLength(50);
+		expect(new Set(lists.flat().map((t) => t.clickId)).size).toBe(25_000);
+		for (const list of lists) {
+			const order = list.map((t) => [t.at, Number(t.clickId!.slice(2))]);
+			expect(order).toEqual([...order].sort((a, b) => a[0] - b[0] || a[1] - b[1]));
+		}
+	});
+
 	it('a touchpoint is logged once per ID, when several processes log it at once too', async () => {
 		await store.appendEvents([ev(T0, { type: 'identify', userId: 'ada' })]);
 		const profileId = await idOf('ada');

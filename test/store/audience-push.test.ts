@@ -86,6 +86,13 @@ describe.each(BACKENDS)('Banner Partner Push against local partner stand-ins on 
 			expect(report.outcomes.filter((o) => o.status === 'added')).toHaveLength(25_000);
 			expect(standIn.members('aud-1').size).toBe(25_000);
 		}
+		// A sync reads the 25,000 members the store holds (in pages of 10,000) and removes only those left out.
+		const meta = standIns.get('meta')!;
+		const before = meta.requests.length;
+		const sync = await push('meta', 'sync', range(25_000).slice(1_000));
+		expect(meta.requests.slice(before).map((r) => [r.method, r.count])).toEqual([['DELETE', 1_000]]);
+		expect(sync.removedBySync).toHaveLength(1_000);
+		expect(meta.members('aud-1').size).toBe(24_000);
 	}, 120_000);
 
 	it('only people with ad consent who are not suppressed are added; the others are reported as skipped', async () => {

@@ -1,4 +1,4 @@
-import { type PersonInput, SegmentRouter, segmentMembers } from '../../nodes/shared/segments/filter.ts';
+import { type PersonInput, SegmentRouter, segmentMemberPages } from '../../nodes/shared/segments/filter.ts';
 import type { Segment } from '../../nodes/shared/segments/rules.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { eventAt } from '../harness/events.ts';
@@ -161,6 +161,11 @@ describe.each(BACKENDS)('Segment Filter on realistic histories, %s', (_name, mak
 	});
 
 	it('lists the members of a segment across pages, up to a maximum', async () => {
+		const segmentMembers = async (...args: Parameters<typeof segmentMemberPages>) => {
+			const members = [];
+			for await (const page of segmentMemberPages(...args)) members.push(...page);
+			return members;
+		};
 		const optedIn: Segment = { name: 'Opted in', groups: [[{ type: 'consent', channel: 'email', explicit: true }]] };
 		const all = await segmentMembers(store.driver, optedIn, { pageSize: 2, now: T + 2 * HOUR });
 		expect(all.map((m) => m.profile.userId).sort()).toEqual(['abandoner', 'buyer', 'late']);

@@ -2,11 +2,11 @@ import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type
 
 import { type StoredTouchpoint, touchOf } from '../../shared/attribution/channels';
 import { creditRows, pathOf } from '../../shared/attribution/credit';
-import { fitMarkov, type Journey } from '../../shared/attribution/markov';
 import { MODEL_LABELS } from '../../shared/attribution/models';
 import { netRevenue } from '../../shared/attribution/report';
 import type { SqlDriver } from '../../shared/store/driver';
-import { recordConversions, reportInput, touchpointsOf } from '../../shared/store/attribution';
+import { recordConversions, touchpointsOf } from '../../shared/store/attribution';
+import { offThreadResult } from '../../shared/offthread/run';
 import type { RetargetingStore } from '../../shared/store/store';
 import { type AttributionSettings, attributionSettings, modelsProperty, peopleOf, timeOf } from './settings';
 
@@ -50,12 +50,8 @@ async function removalEffects(db: SqlDriver, settings: AttributionSettings, now:
 	const key = JSON.stringify([settings.windows, settings.rules.map((r) => [r.field, [...r.values], r.channel])]);
 	const cached = markovFits.get(db);
 	if (cached && cached.key === key && now.getTime() - cached.at < FIT_TTL_MS) return cached.effects;
-	const input = await reportInput(db, new Date(now.getTime() - settings.windows.lookbackMs), now, settings.windows.lookbackMs);
-	const converted = new Set(input.conversions.map((c) => c.profileId));
-	const touchesOf = new Map([...input.touchpoints].map(([id, list]) => [id, list.map((t) => touchOf(t, settings.rules))]));
-	const journeys: Journey[] = input.conversions.map((c) => ({ channels: pathOf(touchesOf.get(c.profileId) ?? [], c.at, settings.windows).map((t) => t.channel), converted: true }));
-	for (const [id, touches] of touchesOf) if (!converted.has(id)) journeys.push({ channels: touches.map((t) => t.channel), converted: false });
-	const effects = fitMarkov(journeys).removalEffects;
+	// Fitting reads every journey of the lookback: done in a worker thread.
+	const effects = await offThreadResult(db, 'removalEffects', { now, windows: settings.windows, rules: settings.rules });
 	markovFits.set(db, { key, at: now.getTime(), effects });
 	return effects;
 }

@@ -1,8 +1,7 @@
 import { type IDataObject, type IExecuteFunctions, type INodeExecutionData, type INodeProperties, NodeOperationError } from 'n8n-workflow';
 
-import { buildReport } from '../../shared/attribution/report';
 import { reportHtml, reportRows } from '../../shared/attribution/summary';
-import { reportInput } from '../../shared/store/attribution';
+import { offThreadResult } from '../../shared/offthread/run';
 import type { RetargetingStore } from '../../shared/store/store';
 import { attributionSettings, modelsProperty, timeOf } from './settings';
 
@@ -73,8 +72,8 @@ export async function execute(this: IExecuteFunctions, _items: INodeExecutionDat
 		to = timeOf(this, this.getNodeParameter('to', 0, ''), 'To', 0);
 		if (from >= to) throw new NodeOperationError(this.getNode(), 'From must be before To', { description: `The period ${from.toISOString()} to ${to.toISOString()} is empty.` });
 	}
-	const input = await reportInput(store.driver, from, to, settings.windows.lookbackMs);
-	const report = buildReport(input, { ...settings, topPaths: Number(this.getNodeParameter('topPaths', 0, 10)) });
+	// Reading every touchpoint of the period takes seconds on a big store: done in a worker thread.
+	const report = await offThreadResult(store.driver, 'attributionReport', { from, to, options: { ...settings, topPaths: Number(this.getNodeParameter('topPaths', 0, 10)) } });
 	const span = { from: from.toISOString(), to: to.toISOString() };
 	if (this.getNodeParameter('output', 0, 'summary') === 'rows') return reportRows(report, span).map((json) => ({ json, pairedItem: { item: 0 } }));
 	return [{ json: { ...span, ...report, html: reportHtml(report, settings.models, span) } as unknown as INodeExecutionData['json'], pairedItem: { item: 0 } }];

@@ -105,28 +105,38 @@ export class SegmentRouter {
 
 }
 
+export interface SegmentMember {
+	profile: ProfileFields;
+	facts: UsedFacts;
+}
+
 /**
- * The people of the store in one segment, with what the match read: the profiles are read in pages
- * of `pageSize` in id order and each page is routed as one batch, so memory stays bounded however
- * many people are stored. Stops at `max` members.
+ * The people of the store in one segment, with what the match read, a page at a time: the
+ * profiles are read in pages of `pageSize` in id order and each page is routed as one batch, so
+ * memory stays bounded however many people are stored. A page is yielded when it has members;
+ * stops at `max` members.
  */
-export async function segmentMembers(
+export async function* segmentMemberPages(
 	db: SqlDriver,
 	segment: Segment,
 	options: { max?: number; now?: number; pageSize?: number } = {},
-): Promise<Array<{ profile: ProfileFields; facts: UsedFacts }>> {
+): AsyncGenerator<SegmentMember[]> {
 	const router = new SegmentRouter(db, { segments: [segment], firstOnly: true, holdoutPercent: 0, campaign: '', now: options.now ?? Date.now() });
 	const max = options.max ?? Infinity;
 	const pageSize = options.pageSize ?? 1000;
-	const members: Array<{ profile: ProfileFields; facts: UsedFacts }> = [];
+	let found = 0;
 	let after = '';
-	while (members.length < max) {
+	while (found < max) {
 		const page = await db.all<{ id: string }>('SELECT id FROM rt_profiles WHERE id > ? ORDER BY id LIMIT ?', [after, pageSize]);
-		if (page.length === 0) break;
+		if (page.length === 0) return;
 		after = page[page.length - 1].id;
+		const members: SegmentMember[] = [];
 		for (const routed of await router.route(page.map(({ id }) => ({ person: { kind: 'profileId', value: id } })))) {
-			if (routed.outputs[0] === 0 && routed.profile && members.length < max) members.push({ profile: routed.profile, facts: routed.segment.facts });
+			if (routed.outputs[0] === 0 && routed.profile && found < max) {
+				members.push({ profile: routed.profile, facts: routed.segment.facts });
+				found++;
+			}
 		}
+		if (members.length) yield members;
 	}
-	return members;
 }

@@ -57,45 +57,68 @@ function windowStart(rules: AbandonmentRules, now: number): number {
 	return now - rules.delaysMs[rules.delaysMs.length - 1] - rules.lookbackMs;
 }
 
+/** Due carts read a page, in (idle since, id) order, until a poll's limit is reached. */
+const DUE_PAGE = 1000;
+
 /**
  * The carts whose next step is due at `now`, oldest first. Only carts idle between the first delay
  * and the last delay plus the look-back are read, through the (status, last_activity) index, so the
- * cost follows the carts of that window, not every cart ever stored. A cart that changed after its
- * last step (the person came back) starts its sequence again.
+ * cost follows the carts of that window, not every cart ever stored; and of those, SQL already
+ * leaves out the ones whose next step is not due, so that carts handled at earlier polls are not
+ * read again at each one. A cart that changed after its last step (the person came back) starts its
+ * sequence again.
  */
 export async function dueCarts(db: SqlDriver, rules: AbandonmentRules, now: number): Promise<DueCart[]> {
 	const delays = rules.delaysMs;
 	const statuses = followedStatuses(rules);
-	const rows = await db.all<CandidateRow>(
-		`SELECT ${CART_COLUMNS.split(', ')
-			.map((c) => `c.${c}`)
-			.join(', ')}, p.user_id, p.email, p.traits, p.consent, p.suppressed, g.last_step, g.activity_at AS progress_activity
-		 FROM rt_carts c
-		 JOIN rt_profiles p ON p.id = c.profile_id
-		 LEFT JOIN rt_cart_progress g ON g.trigger_key = ? AND g.cart_id = c.id
-		 WHERE c.status IN (${statuses.map(() => '?').join(', ')}) AND c.last_activity > ? AND c.last_activity <= ?
-		   AND c.value >= ? ${rules.checkoutOnly ? 'AND c.checkout_at IS NOT NULL' : ''}
-		 ORDER BY c.last_activity`,
-		[rules.triggerKey, ...statuses, iso(windowStart(rules, now)), iso(now - delays[0]), rules.minValue],
-	);
+	// The next step after step k is due once the cart has been idle delays[k]; after the last, none is.
+	const nextDue = delays.map((_, k) => `WHEN ${k} THEN ?`).join(' ');
 	const due: DueCart[] = [];
-	for (const row of rows) {
-		const idle = now - Date.parse(row.last_activity);
-		const step = delays.filter((delay) => idle >= delay).length;
-		const restarted = row.progress_activity !== null && row.progress_activity < row.last_activity;
-		const done = restarted ? 0 : Number(row.last_step ?? 0);
-		if (step <= done) continue;
-		const consent = parsed<Consent>(row.consent);
-		if (rules.endOn.optOut && (Number(row.suppressed) === 1 || consent[rules.consentPurpose] === false)) continue;
-		if (!rules.includeAnonymous && !row.email && !row.user_id) continue;
-		due.push({
-			cart: toCart(row),
-			step,
-			profile: { id: row.profile_id, userId: row.user_id, email: row.email, traits: parsed(row.traits), consent },
-		});
-		if (due.length >= rules.limit) break;
+	const since = iso(windowStart(rules, now));
+	let after = { at: since, id: '' };
+	while (due.length < rules.limit) {
+		const rows = await db.all<CandidateRow>(
+			`SELECT ${CART_COLUMNS.split(', ')
+				.map((c) => `c.${c}`)
+				.join(', ')}, p.user_id, p.email, p.traits, p.consent, p.suppressed, g.last_step, g.activity_at AS progress_activity
+			 FROM rt_carts c
+			 JOIN rt_profiles p ON p.id = c.profile_id
+			 LEFT JOIN rt_cart_progress g ON g.trigger_key = ? AND g.cart_id = c.id
+			 WHERE c.status IN (${statuses.map(() => '?').join(', ')}) AND c.last_activity > ? AND c.last_activity <= ?
+			   AND (c.last_activity > ? OR (c.last_activity = ? AND c.id > ?))
+			   AND c.value >= ? ${rules.checkoutOnly ? 'AND c.checkout_at IS NOT NULL' : ''}
+			   AND (g.last_step IS NULL OR g.activity_at < c.last_activity OR c.last_activity <= CASE g.last_step ${nextDue} ELSE '' END)
+			 ORDER BY c.last_activity, c.id
+			 LIMIT ${DUE_PAGE}`,
+			[rules.triggerKey, ...statuses, since, iso(now - delays[0]), after.at, after.at, after.id, rules.minValue, ...delays.map((delay) => iso(now - delay))],
+		);
+		for (const row of rows) {
+			const cart = dueCart(row, rules, now);
+			if (cart) due.push(cart);
+			if (due.length >= rules.limit) break;
+		}
+		if (rows.length < DUE_PAGE) break;
+		const last = rows[rows.length - 1];
+		after = { at: last.last_activity, id: last.id };
 	}
 	return due;
+}
+
+/** The cart's due step for its owner, or nothing when the step is done or the owner opted out or is anonymous. */
+function dueCart(row: CandidateRow, rules: AbandonmentRules, now: number): DueCart | undefined {
+	const idle = now - Date.parse(row.last_activity);
+	const step = rules.delaysMs.filter((delay) => idle >= delay).length;
+	const restarted = row.progress_activity !== null && row.progress_activity < row.last_activity;
+	const done = restarted ? 0 : Number(row.last_step ?? 0);
+	if (step <= done) return undefined;
+	const consent = parsed<Consent>(row.consent);
+	if (rules.endOn.optOut && (Number(row.suppressed) === 1 || consent[rules.consentPurpose] === false)) return undefined;
+	if (!rules.includeAnonymous && !row.email && !row.user_id) return undefined;
+	return {
+		cart: toCart(row),
+		step,
+		profile: { id: row.profile_id, userId: row.user_id, email: row.email, traits: parsed(row.traits), consent },
+	};
 }
 
 /** The cart statuses a trigger still follows: open, and those whose ending is turned off. */

@@ -129,15 +129,20 @@ interface TouchpointRow {
 	occurred_at: string;
 }
 
-/** Rows grouped by person, each list in time order (rows of the same time in the order stored). */
-function byPerson(rows: readonly TouchpointRow[]): Map<string, StoredTouchpoint[]> {
-	const lists = new Map<string, Array<StoredTouchpoint & { id: number }>>();
+type ByPerson = Map<string, Array<StoredTouchpoint & { id: number }>>;
+
+/** Adds rows to their person's list; `shared` gives the copy of a repeated value to keep. */
+function addByPerson(lists: ByPerson, rows: readonly TouchpointRow[], shared: (value: string | null) => string | null = (value) => value): void {
 	for (const r of rows) {
-		const t = { id: Number(r.id), kind: r.kind, channel: r.channel, source: r.source, medium: r.medium, campaign: r.campaign, clickId: r.click_id, at: Date.parse(r.occurred_at) };
+		const t = { id: Number(r.id), kind: shared(r.kind)!, channel: shared(r.channel), source: shared(r.source), medium: shared(r.medium), campaign: shared(r.campaign), clickId: r.click_id, at: Date.parse(r.occurred_at) };
 		const list = lists.get(r.profile_id);
 		if (list) list.push(t);
 		else lists.set(r.profile_id, [t]);
 	}
+}
+
+/** Each list in time order (rows of the same time in the order stored). */
+function inTimeOrder(lists: ByPerson): ByPerson {
 	for (const list of lists.values()) list.sort((a, b) => a.at - b.at || a.id - b.id);
 	return lists;
 }
@@ -147,7 +152,35 @@ const TOUCHPOINT_COLUMNS = 'id, profile_id, kind, channel, source, medium, campa
 /** The touchpoints of these people since `since`, by person, in time order. */
 export async function touchpointsOf(db: SqlDriver, profileIds: string[], since: Date): Promise<Map<string, StoredTouchpoint[]>> {
 	const rows = await selectIn<TouchpointRow>(db, `SELECT ${TOUCHPOINT_COLUMNS} FROM rt_touchpoints WHERE occurred_at >= ? AND profile_id IN (?*)`, profileIds, [since.toISOString()]);
-	return byPerson(rows);
+	const lists: ByPerson = new Map();
+	addByPerson(lists, rows);
+	return inTimeOrder(lists);
+}
+
+/** Touchpoints read a page when a report reads every one of its period. */
+const TOUCHPOINT_PAGE = 10_000;
+
+/**
+ * Everyone's touchpoints of [from, to), by person, in time order: read a page at a time in (time,
+ * id) order, so that each page's rows are garbage before the next is read, and the values that
+ * repeat (kind, channel, source, medium, campaign) kept once. A million touchpoints then cost the
+ * memory of the lists, not of a million database rows as well (on SQLite, 700 MB of them).
+ */
+async function touchpointsBetween(db: SqlDriver, from: string, to: string): Promise<ByPerson> {
+	const lists: ByPerson = new Map();
+	const kept = new Map<string, string>();
+	const shared = (value: string | null) => (value === null ? null : (kept.get(value) ?? (kept.set(value, value), value)));
+	let after = { at: from, id: 0 };
+	for (;;) {
+		const rows = await db.all<TouchpointRow>(
+			`SELECT ${TOUCHPOINT_COLUMNS} FROM rt_touchpoints WHERE occurred_at >= ? AND occurred_at < ? AND (occurred_at > ? OR id > ?) ORDER BY occurred_at, id LIMIT ${TOUCHPOINT_PAGE}`,
+			[after.at, to, after.at, after.id],
+		);
+		addByPerson(lists, rows, shared);
+		if (rows.length < TOUCHPOINT_PAGE) return inTimeOrder(lists);
+		const last = rows[rows.length - 1];
+		after = { at: last.occurred_at, id: Number(last.id) };
+	}
 }
 
 /**
@@ -161,10 +194,7 @@ export async function reportInput(db: SqlDriver, from: Date, to: Date, lookbackM
 		from.toISOString(),
 		to.toISOString(),
 	]);
-	const touchpoints = await db.all<TouchpointRow>(`SELECT ${TOUCHPOINT_COLUMNS} FROM rt_touchpoints WHERE occurred_at >= ? AND occurred_at < ?`, [
-		new Date(from.getTime() - lookbackMs).toISOString(),
-		to.toISOString(),
-	]);
+	const touchpoints = await touchpointsBetween(db, new Date(from.getTime() - lookbackMs).toISOString(), to.toISOString());
 	const drawn = await db.all<{ campaign: string; arm: Arm; profile_id: string; assigned_at: string; occurred_at: string | null; revenue: number; refunded: number; status: string }>(
 		`SELECT m.campaign, m.arm, m.profile_id, m.assigned_at, v.occurred_at, v.revenue, v.refunded, v.status
 		 FROM rt_campaign_members m LEFT JOIN rt_conversions v ON v.profile_id = m.profile_id AND v.occurred_at >= m.assigned_at
@@ -186,7 +216,7 @@ export async function reportInput(db: SqlDriver, from: Date, to: Date, lookbackM
 	}
 	return {
 		conversions: conversions.map(toConversion),
-		touchpoints: byPerson(touchpoints),
+		touchpoints,
 		arms: [...arms.values()].map((a) => ({ campaign: a.campaign, arm: a.arm, members: a.members.size, converters: a.converters.size, revenue: a.revenue })),
 	};
 }

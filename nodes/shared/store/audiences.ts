@@ -5,10 +5,22 @@ import { liveProfiles } from './identity';
 import { type ProfileRow, toProfileFields } from './rows';
 import { insertRows, json, parsed, placeholders, selectIn } from './sql';
 
+/** Members read a page: an audience of a million is then read in steps with the event loop's turns between. */
+const MEMBER_PAGE = 10_000;
+
 /** The people the store holds as members of one audience. */
 export async function audienceMembers(db: SqlDriver, partner: string, audienceId: string): Promise<Set<string>> {
-	const rows = await db.all<{ profile_id: string }>('SELECT profile_id FROM rt_audience_members WHERE partner = ? AND audience_id = ?', [partner, audienceId]);
-	return new Set(rows.map((r) => r.profile_id));
+	const members = new Set<string>();
+	let after = '';
+	for (;;) {
+		const rows = await db.all<{ profile_id: string }>(
+			`SELECT profile_id FROM rt_audience_members WHERE partner = ? AND audience_id = ? AND profile_id > ? ORDER BY profile_id LIMIT ${MEMBER_PAGE}`,
+			[partner, audienceId, after],
+		);
+		for (const r of rows) members.add(r.profile_id);
+		if (rows.length < MEMBER_PAGE) return members;
+		after = rows[rows.length - 1].profile_id;
+	}
 }
 
 /** The audiences of a partner each of these people was added to. */

@@ -1,6 +1,11 @@
+import type { PostgresOptions } from './postgres-driver';
+
 export type Dialect = 'sqlite' | 'postgres';
 
 export type SqlValue = string | number | null;
+
+/** What another thread needs to open the same database: the SQLite file, or PostgreSQL's connection settings. */
+export type DriverLocation = { dialect: 'sqlite'; file: string } | { dialect: 'postgres'; options: PostgresOptions };
 
 /**
  * The few operations the store needs from a database, so that one store implementation runs on
@@ -8,6 +13,8 @@ export type SqlValue = string | number | null;
  */
 export interface SqlDriver {
 	readonly dialect: Dialect;
+	/** Where a worker thread opens the same database; none for a transaction's connection. */
+	readonly location?: DriverLocation;
 	all<T = Record<string, unknown>>(sql: string, params?: SqlValue[]): Promise<T[]>;
 	run(sql: string, params?: SqlValue[]): Promise<number>;
 	/** Runs several statements, without parameters (schema changes). */

@@ -1,6 +1,6 @@
 import { Pool, type PoolClient, type PoolConfig } from 'pg';
 
-import type { SqlDriver, SqlValue } from './driver';
+import type { DriverLocation, SqlDriver, SqlValue } from './driver';
 
 /** `?` placeholders to PostgreSQL's `$1, $2, ...` (the store's SQL has no `?` in literals). */
 function numbered(sql: string): string {
@@ -17,6 +17,8 @@ export interface PostgresOptions extends PoolConfig {
 export class PostgresDriver implements SqlDriver {
 	readonly dialect = 'postgres' as const;
 
+	readonly location: DriverLocation;
+
 	private readonly pool: Pool;
 
 	private readonly schema: string;
@@ -27,6 +29,7 @@ export class PostgresDriver implements SqlDriver {
 			throw new Error(`The schema name "${schema}" must be lower-case letters, digits and underscores`);
 		}
 		this.schema = schema;
+		this.location = { dialect: 'postgres', options };
 		// Bounded waits: a dead connection or a lock held elsewhere fails the call (and the request is
 		// answered) instead of leaving every later append of this process queued behind it.
 		this.pool = new Pool({

@@ -1,6 +1,16 @@
 import { DatabaseSync, type StatementSync } from 'node:sqlite';
 
-import type { SqlDriver, SqlValue } from './driver';
+import type { DriverLocation, SqlDriver, SqlValue } from './driver';
+import { EventLoopSlice } from './event-loop-slice';
+
+/**
+ * How long the driver keeps n8n's event loop before it lets it take a turn. A read of a million
+ * rows takes seconds here; read in slices, a webhook arriving meanwhile waits at most about this.
+ */
+const SLICE_MS = 20;
+
+/** Rows read between two looks at the clock (reading 256 rows takes well under a millisecond). */
+const ROWS_PER_LOOK = 256;
 
 /** SQLITE_BUSY: another connection holds the write lock. */
 function isBusy(error: unknown): boolean {
@@ -14,11 +24,17 @@ function isBusy(error: unknown): boolean {
  * stays short, and a transaction that finds the database locked retries after a timer instead.
  * synchronous = FULL syncs the WAL at every commit, so an acknowledged event survives a power loss
  * too; on the store bench here it cost about 4 % of append throughput against NORMAL.
+ * Being synchronous, every call also runs on n8n's event loop: calls and the rows of a read go in
+ * slices (EventLoopSlice), so that no call holds the loop for long however big the store is.
  */
 export class SqliteDriver implements SqlDriver {
 	readonly dialect = 'sqlite' as const;
 
+	readonly location: DriverLocation;
+
 	private readonly db: DatabaseSync;
+
+	private readonly slice = new EventLoopSlice(SLICE_MS);
 
 	private readonly statements = new Map<string, StatementSync>();
 
@@ -26,6 +42,7 @@ export class SqliteDriver implements SqlDriver {
 	private queue: Promise<unknown> = Promise.resolve();
 
 	constructor(file: string) {
+		this.location = { dialect: 'sqlite', file };
 		this.db = new DatabaseSync(file);
 		// Opening happens once per process: here SQLite may wait for another process that is
 		// creating or migrating the file, before the short timeout for normal work applies.
@@ -52,19 +69,47 @@ export class SqliteDriver implements SqlDriver {
 		return stmt;
 	}
 
+	/** Runs `work` when the calls queued before it are done, and after the event loop's turn if one is due. */
 	private serialized<T>(work: () => Promise<T> | T): Promise<T> {
-		const next = this.queue.then(work, work);
+		const paced = async () => {
+			await this.slice.pause();
+			return await work();
+		};
+		const next = this.queue.then(paced, paced);
 		this.queue = next.catch(() => undefined);
 		return next;
+	}
+
+	/**
+	 * The rows of a query, stepped through with pauses for the event loop. The statement stays open
+	 * across a pause; nothing else uses the connection meanwhile (the queue, or the transaction body
+	 * awaiting this read, keeps other calls out).
+	 */
+	private async rows<T>(sql: string, params: SqlValue[]): Promise<T[]> {
+		const rows: T[] = [];
+		for (const row of this.statement(sql).iterate(...params)) {
+			rows.push(row as T);
+			if (rows.length % ROWS_PER_LOOK === 0) await this.slice.pause();
+		}
+		return rows;
 	}
 
 	/** The connection itself, for a transaction body that already holds the queue. */
 	private direct(): SqlDriver {
 		return {
 			dialect: 'sqlite',
-			all: async <T>(sql: string, params: SqlValue[] = []) => this.statement(sql).all(...params) as T[],
-			run: async (sql: string, params: SqlValue[] = []) => Number(this.statement(sql).run(...params).changes),
-			exec: async (sql: string) => this.db.exec(sql),
+			all: async <T>(sql: string, params: SqlValue[] = []) => {
+				await this.slice.pause();
+				return await this.rows<T>(sql, params);
+			},
+			run: async (sql: string, params: SqlValue[] = []) => {
+				await this.slice.pause();
+				return Number(this.statement(sql).run(...params).changes);
+			},
+			exec: async (sql: string) => {
+				await this.slice.pause();
+				this.db.exec(sql);
+			},
 			transaction: async () => {
 				throw new Error('nested transactions are not supported');
 			},
@@ -73,7 +118,7 @@ export class SqliteDriver implements SqlDriver {
 	}
 
 	async all<T = Record<string, unknown>>(sql: string, params: SqlValue[] = []): Promise<T[]> {
-		return await this.serialized(() => this.statement(sql).all(...params) as T[]);
+		return await this.serialized(async () => await this.rows<T>(sql, params));
 	}
 
 	async run(sql: string, params: SqlValue[] = []): Promise<number> {
