@@ -4,7 +4,7 @@
  * POST of that page's form applies the choice; a POST of `List-Unsubscribe=One-Click` (RFC 8058,
  * what Gmail and Yahoo send) withdraws email consent at once and answers 200 with no page.
  */
-import { escapeHtml } from '../shared/delivery/render';
+import { escapeHtml } from '../shared/html';
 import type { RetargetingStore } from '../shared/store/store';
 import { readUnsubscribeToken } from '../shared/feedback/unsubscribe-token';
 

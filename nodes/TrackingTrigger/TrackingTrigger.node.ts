@@ -13,6 +13,7 @@ import {
 
 import {
 	ANY_EVENT,
+	DEFAULT_FUTURE_MARGIN_MS,
 	DEFAULT_LIMITS,
 	eventOfQuery,
 	eventsOfBody,
@@ -52,6 +53,7 @@ interface TriggerOptions {
 	honourDnt?: boolean;
 	maxBodyKb?: number;
 	maxEvents?: number;
+	futureMarginMinutes?: number;
 }
 
 export class TrackingTrigger implements INodeType {
@@ -132,6 +134,15 @@ export class TrackingTrigger implements INodeType {
 				placeholder: 'Add Option',
 				default: {},
 				options: [
+					{
+						displayName: 'Future Timestamp Margin (Minutes)',
+						name: 'futureMarginMinutes',
+						type: 'number',
+						typeOptions: { minValue: 0 },
+						default: 60,
+						description:
+							'How far in the future an event\'s date may be. A visitor whose device clock is set ahead sends dates that have not happened yet, which would keep their cart out of the abandoned-cart emails and them out of "dormant" until then. Such an event is stored at the time it arrived; the date it came with is kept as originalTimestamp and the answer to the sender notes it.',
+					},
 					{
 						displayName: 'Honour Do Not Track',
 						name: 'honourDnt',
@@ -265,7 +276,12 @@ export class TrackingTrigger implements INodeType {
 					gpc: req.headers['sec-gpc'] === '1',
 					dnt: req.headers.dnt === '1',
 				},
-				{ ipPolicy: options.ipPolicy ?? 'truncate', honourGpc: options.honourGpc !== false, honourDnt: options.honourDnt === true },
+				{
+					ipPolicy: options.ipPolicy ?? 'truncate',
+					honourGpc: options.honourGpc !== false,
+					honourDnt: options.honourDnt === true,
+					futureMarginMs: (options.futureMarginMinutes ?? DEFAULT_FUTURE_MARGIN_MS / 60_000) * 60_000,
+				},
 			);
 		} catch (error) {
 			this.logger.error('Tracking Trigger: the retargeting store could not save a request', { error: (error as Error).message });

@@ -67,7 +67,7 @@ describe('the Tracking Trigger in a real n8n', () => {
 		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop source', { writeKey: WRITE_KEY, allowedOrigins: 'https://shop.test' });
 		const signed = await n8n.createCredential('retargetingTrackingApi', 'Signed source', { writeKey: SIGNED_KEY, hmacSecret: HMAC_SECRET });
 		shopId = await n8n.publishWorkflow(workflow('Shop', source, 'shop'));
-		await n8n.publishWorkflow(workflow('Server', signed, 'server', { triggerOn: ['*'] }));
+		await n8n.publishWorkflow(workflow('Server', signed, 'server', { triggerOn: ['*'], options: { futureMarginMinutes: 10 } }));
 		await n8n.waitForWebhook('shop');
 		await n8n.waitForWebhook('server');
 	}, 300_000);
@@ -149,6 +149,31 @@ describe('the Tracking Trigger in a real n8n', () => {
 		const batch = [view('a-replay'), view('a-replay')];
 		await post('shop', { batch });
 		expect(await (await post('shop', { batch })).json()).toMatchObject({ accepted: 0, duplicates: 2, rejected: 0 });
+	});
+
+	it('stores an event dated beyond the future margin at its receipt time, keeps the sent time and notes it', async () => {
+		const inMinutes = (minutes: number) => new Date(Date.now() + minutes * 60_000).toISOString();
+		const ahead = { ...view('a-clock'), timestamp: inMinutes(180) };
+		const soon = { ...view('a-clock'), timestamp: inMinutes(30) };
+		const res = await post('shop', { batch: [soon, ahead] });
+		expect(res.status).toBe(200);
+		expect(await res.json()).toMatchObject({
+			accepted: 2,
+			notes: [{ index: 1, messageId: ahead.messageId, note: 'timestamp in the future by 3h; stored at receipt time' }],
+		});
+		const rows = await db().all<{ message_id: string; timestamp: string; received_at: string; body: string }>(
+			'SELECT message_id, timestamp, received_at, body FROM rt_events WHERE anonymous_id = ?',
+			['a-clock'],
+		);
+		const byId = new Map(rows.map((row) => [row.message_id, row]));
+		expect(byId.get(ahead.messageId)?.timestamp).toBe(byId.get(ahead.messageId)?.received_at);
+		expect(JSON.parse(byId.get(ahead.messageId)?.body ?? '{}').originalTimestamp).toBe(ahead.timestamp);
+		expect(byId.get(soon.messageId)?.timestamp).toBe(soon.timestamp);
+
+		// The server source's margin is 10 minutes (Options → Future Timestamp Margin).
+		const body = JSON.stringify({ ...view('a-clock-server'), timestamp: inMinutes(30) });
+		const signed = await post('server', body, { authorization: basic(SIGNED_KEY), 'x-retargeting-signature': signBody(body, HMAC_SECRET) });
+		expect(await signed.json()).toMatchObject({ accepted: 1, notes: [{ index: 0, note: 'timestamp in the future by 30min; stored at receipt time' }] });
 	});
 
 	it("accepts Segment's batch path and text/plain beacons", async () => {

@@ -1,4 +1,5 @@
-import { escapeHtml, productsBlock, renderTemplate, textOfHtml, trackedLink } from '../../nodes/shared/delivery/render';
+import { productsBlock, renderTemplate, textOfHtml, trackedLink } from '../../nodes/shared/delivery/render';
+import { escapeHtml } from '../../nodes/shared/html';
 
 describe('email templates', () => {
 	it('escapes every value in HTML, and nothing in text', () => {

@@ -1,4 +1,4 @@
-import { DEFAULT_LIMITS, eventOfQuery, eventsOfBody, ingest, startsExecution, type EventStore } from '../../nodes/shared/events/ingest.ts';
+import { DEFAULT_FUTURE_MARGIN_MS, DEFAULT_LIMITS, eventOfQuery, eventsOfBody, ingest, startsExecution, type EventStore } from '../../nodes/shared/events/ingest.ts';
 import { parseEvent, type TrackedEvent } from '../../nodes/shared/events/model.ts';
 import { originAllowed, parseOrigins } from '../../nodes/shared/origins.ts';
 import { signatureProblem, signBody } from '../../nodes/shared/secrets.ts';
@@ -24,7 +24,7 @@ function memoryStore(): EventStore & { events: TrackedEvent[] } {
 }
 
 const facts = { gpc: false, dnt: false };
-const privacy = { ipPolicy: 'truncate' as const, honourGpc: true, honourDnt: false };
+const options = { ipPolicy: 'truncate' as const, honourGpc: true, honourDnt: false, futureMarginMs: DEFAULT_FUTURE_MARGIN_MS };
 
 describe('request bodies', () => {
 	it('reads one event, and a batch with a shared context', () => {
@@ -71,7 +71,7 @@ describe('ingest', () => {
 			{ type: 'track', anonymousId: 'x', messageId: 'm2' },
 			{ type: 'track', event: 'A', anonymousId: 'x', messageId: 'm1' },
 		];
-		const { report, stored } = await ingest(store, events, facts, privacy);
+		const { report, stored } = await ingest(store, events, facts, options);
 		expect(report).toEqual({
 			accepted: 1,
 			duplicates: 1,
@@ -90,23 +90,76 @@ describe('ingest', () => {
 			DEFAULT_LIMITS,
 		);
 		if (!body.ok) throw new Error(body.message);
-		await ingest(store, body.events, facts, privacy, receivedAt);
+		await ingest(store, body.events, facts, options, receivedAt);
 		expect(store.events[0].timestamp).toBe('2026-11-23T11:59:59.000Z');
+	});
+
+	describe('an event dated in the future', () => {
+		const receivedAt = new Date('2026-11-23T12:00:00.000Z');
+		const ingestBody = async (body: unknown, margin = options.futureMarginMs) => {
+			const store = memoryStore();
+			const read = eventsOfBody(JSON.stringify(body), DEFAULT_LIMITS);
+			if (!read.ok) throw new Error(read.message);
+			const { report } = await ingest(store, read.events, facts, { ...options, futureMarginMs: margin }, receivedAt);
+			return { report, events: store.events };
+		};
+		const page = (messageId: string, timestamp: string) => ({ type: 'page', anonymousId: 'x', messageId, timestamp });
+
+		it('is stored at its receipt time beyond the margin (one hour by default), with the time it was sent with kept and noted', async () => {
+			const { report, events } = await ingestBody({
+				batch: [page('over', '2026-11-23T13:00:01.000Z'), page('under', '2026-11-23T13:00:00.000Z'), page('days', '2026-11-27T12:00:00+02:00')],
+			});
+			expect(events.map((e) => [e.messageId, e.timestamp, e.originalTimestamp])).toEqual([
+				['over', '2026-11-23T12:00:00.000Z', '2026-11-23T13:00:01.000Z'],
+				['under', '2026-11-23T13:00:00.000Z', undefined],
+				['days', '2026-11-23T12:00:00.000Z', '2026-11-27T12:00:00+02:00'],
+			]);
+			expect(report).toMatchObject({ accepted: 3, rejected: 0 });
+			expect(report.notes).toEqual([
+				{ index: 0, messageId: 'over', note: 'timestamp in the future by 1h; stored at receipt time' },
+				{ index: 2, messageId: 'days', note: 'timestamp in the future by 4d; stored at receipt time' },
+			]);
+		});
+
+		it("is judged after the clock-skew correction from the batch's sentAt", async () => {
+			// The device clock is 3 hours behind (sentAt 09:00 at 12:00): its 10:00 is 13:00, its 11:30 is 14:30.
+			const { report, events } = await ingestBody({
+				sentAt: '2026-11-23T09:00:00.000Z',
+				batch: [page('under', '2026-11-23T10:00:00.000Z'), page('over', '2026-11-23T10:00:01.000Z'), page('far', '2026-11-23T11:30:00.000Z')],
+			});
+			expect(events.map((e) => [e.messageId, e.timestamp, e.originalTimestamp])).toEqual([
+				['under', '2026-11-23T13:00:00.000Z', undefined],
+				['over', '2026-11-23T12:00:00.000Z', '2026-11-23T10:00:01.000Z'],
+				['far', '2026-11-23T12:00:00.000Z', '2026-11-23T11:30:00.000Z'],
+			]);
+			expect(report.notes).toEqual([
+				{ index: 1, messageId: 'over', note: 'timestamp in the future by 1h; stored at receipt time' },
+				{ index: 2, messageId: 'far', note: 'timestamp in the future by 2h30min; stored at receipt time' },
+			]);
+		});
+
+		it('takes the margin it is given, and an ordinary answer has no notes', async () => {
+			const tight = await ingestBody(page('soon', '2026-11-23T12:05:00.000Z'), 60_000);
+			expect(tight.events[0]).toMatchObject({ timestamp: '2026-11-23T12:00:00.000Z', originalTimestamp: '2026-11-23T12:05:00.000Z' });
+			expect(tight.report.notes).toEqual([{ index: 0, messageId: 'soon', note: 'timestamp in the future by 5min; stored at receipt time' }]);
+			const past = await ingestBody(page('past', '2026-11-23T11:00:00.000Z'));
+			expect(past.report).toEqual({ accepted: 1, duplicates: 0, rejected: 0, rejections: [] });
+		});
 	});
 
 	it('fills IP and user agent from the request, truncating the IP', async () => {
 		const store = memoryStore();
-		await ingest(store, [{ type: 'page', anonymousId: 'x' }], { ...facts, ip: '203.0.113.77', userAgent: 'UA/1' }, privacy);
+		await ingest(store, [{ type: 'page', anonymousId: 'x' }], { ...facts, ip: '203.0.113.77', userAgent: 'UA/1' }, options);
 		expect(store.events[0].context).toMatchObject({ ip: '203.0.113.0', userAgent: 'UA/1' });
 	});
 
 	it('withdraws ad consent on Global Privacy Control, and on Do Not Track only when told to', async () => {
 		const store = memoryStore();
-		await ingest(store, [{ type: 'page', anonymousId: 'g', messageId: 'g1' }], { ...facts, gpc: true }, privacy);
-		await ingest(store, [{ type: 'page', anonymousId: 'g', messageId: 'g2', context: { gpc: true } }], facts, privacy);
-		await ingest(store, [{ type: 'page', anonymousId: 'd', messageId: 'd1' }], { ...facts, dnt: true }, privacy);
-		await ingest(store, [{ type: 'page', anonymousId: 'd', messageId: 'd2' }], { ...facts, dnt: true }, { ...privacy, honourDnt: true });
-		await ingest(store, [{ type: 'page', anonymousId: 'n', messageId: 'n1' }], { ...facts, gpc: true }, { ...privacy, honourGpc: false });
+		await ingest(store, [{ type: 'page', anonymousId: 'g', messageId: 'g1' }], { ...facts, gpc: true }, options);
+		await ingest(store, [{ type: 'page', anonymousId: 'g', messageId: 'g2', context: { gpc: true } }], facts, options);
+		await ingest(store, [{ type: 'page', anonymousId: 'd', messageId: 'd1' }], { ...facts, dnt: true }, options);
+		await ingest(store, [{ type: 'page', anonymousId: 'd', messageId: 'd2' }], { ...facts, dnt: true }, { ...options, honourDnt: true });
+		await ingest(store, [{ type: 'page', anonymousId: 'n', messageId: 'n1' }], { ...facts, gpc: true }, { ...options, honourGpc: false });
 		expect(store.events.map((e) => [e.messageId, e.context.consent?.ads])).toEqual([
 			['g1', false],
 			['g2', false],
@@ -122,7 +175,7 @@ describe('ingest', () => {
 			store,
 			[{ type: 'track', event: 'Product Viewed', anonymousId: 'r', properties: { product_id: 'p' }, context: { consent: { analytics: false }, page: { url: 'https://s.test/p' } } }],
 			facts,
-			privacy,
+			options,
 		);
 		expect(store.events[0]).toMatchObject({ event: 'Product Viewed', properties: {}, context: { consent: { analytics: false } } });
 		expect(store.events[0].context.page).toBeUndefined();

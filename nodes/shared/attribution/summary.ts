@@ -1,5 +1,5 @@
 /** The report shaped for a spreadsheet (one flat row per figure) or an email (HTML tables). */
-import { escapeHtml } from '../delivery/render';
+import { escapeHtml } from '../html';
 import { MODEL_LABELS, type ModelName } from './models';
 import type { AttributionReport } from './report';
 

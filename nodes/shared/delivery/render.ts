@@ -1,13 +1,8 @@
+import { escapeHtml } from '../html';
 import { pathValue } from '../segments/evaluate';
 
 /** What a message template can use: the item's fields, plus the values ESP Send computes. */
 export type TemplateValues = Record<string, unknown>;
-
-const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-
-export function escapeHtml(text: string): string {
-	return text.replace(/[&<>"']/g, (c) => ESCAPES[c]);
-}
 
 /** A cart line as the Segment spec and the store name its fields. */
 interface CartLine {

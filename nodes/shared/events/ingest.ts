@@ -1,4 +1,3 @@
-import type { AppendResult } from '../store/append';
 import { attributionParams, CLICK_ID_PARAMS, parseEvent, type FieldError, type IpPolicy, type TrackedEvent } from './model';
 
 /** A problem with a whole request (not one event): answered with its HTTP status, nothing stored. */
@@ -42,6 +41,13 @@ export interface PrivacyOptions {
 	honourDnt: boolean;
 }
 
+export interface IngestOptions extends PrivacyOptions {
+	/** How far after its receipt (clock skew corrected) an event may be dated before it is stored at its receipt time. */
+	futureMarginMs: number;
+}
+
+export const DEFAULT_FUTURE_MARGIN_MS = 60 * 60 * 1000;
+
 export interface Rejection {
 	/** Position of the event in the request (0 for a single event). */
 	index: number;
@@ -49,11 +55,20 @@ export interface Rejection {
 	errors: FieldError[];
 }
 
+/** Something changed in a valid event on its way in. */
+export interface EventNote {
+	index: number;
+	messageId: string;
+	note: string;
+}
+
 export interface IngestReport {
 	accepted: number;
 	duplicates: number;
 	rejected: number;
 	rejections: Rejection[];
+	/** Absent when there is none, so that an ordinary answer keeps its shape. */
+	notes?: EventNote[];
 }
 
 export interface IngestResult {
@@ -154,6 +169,30 @@ function correctedTimestamp(raw: RawEvent, receivedAt: Date): RawEvent {
 	return { ...raw, timestamp: new Date(receivedAt.getTime() - (sentAt - timestamp)).toISOString() };
 }
 
+/** A time span as a person reads it in a note: 45s, 12min, 2h30min, 4d. */
+function roughDuration(ms: number): string {
+	const seconds = Math.round(ms / 1000);
+	if (seconds < 60) return `${seconds}s`;
+	const minutes = Math.round(seconds / 60);
+	if (minutes < 60) return `${minutes}min`;
+	if (minutes < 48 * 60) return `${Math.floor(minutes / 60)}h${minutes % 60 ? `${minutes % 60}min` : ''}`;
+	return `${Math.round(minutes / 1440)}d`;
+}
+
+/**
+ * A device clock set ahead dates events in the future, where they would hide a cart from the
+ * Abandoned Cart Trigger and a person from "dormant" until that time came. Beyond the margin (after
+ * skew correction) the event is stored at its receipt time, with the timestamp it was sent with kept.
+ */
+function withinFutureMargin(event: TrackedEvent, sent: unknown, marginMs: number): { event: TrackedEvent; note?: string } {
+	const ahead = Date.parse(event.timestamp) - Date.parse(event.receivedAt);
+	if (ahead <= marginMs || typeof sent !== 'string') return { event };
+	return {
+		event: { ...event, timestamp: event.receivedAt, originalTimestamp: sent },
+		note: `timestamp in the future by ${roughDuration(ahead)}; stored at receipt time`,
+	};
+}
+
 /** Fills the IP and user agent from the request, and applies the browser's privacy signals. */
 function withRequestFacts(input: unknown, facts: RequestFacts, privacy: PrivacyOptions, receivedAt: Date): unknown {
 	if (!isObject(input)) return input;
@@ -178,28 +217,42 @@ function withoutBehaviour(event: TrackedEvent): TrackedEvent {
 	return { ...event, properties: {}, context: { consent: event.context.consent } };
 }
 
+/** What the store reports of one append. */
+export interface AppendResult {
+	stored: Array<{ messageId: string; profileId: string }>;
+	/** messageIds already stored (or repeated within the batch): nothing was changed for them. */
+	duplicates: string[];
+}
+
+/** Where ingest stores events; declared here so that events need nothing from the store. */
 export interface EventStore {
 	appendEvents(events: TrackedEvent[]): Promise<AppendResult>;
 }
 
 /**
  * Validates every event of a request, stores the valid ones in one append (dedup, identity,
- * carts) and reports what was accepted, what was a duplicate and what was rejected and why.
- * An invalid event never costs the valid ones beside it.
+ * carts) and reports what was accepted, what was a duplicate, what was rejected and why, and
+ * what was changed on the way in. An invalid event never costs the valid ones beside it.
  */
 export async function ingest(
 	store: EventStore,
 	rawEvents: unknown[],
 	facts: RequestFacts,
-	privacy: PrivacyOptions,
+	options: IngestOptions,
 	receivedAt = new Date(),
 ): Promise<IngestResult> {
 	const valid: TrackedEvent[] = [];
 	const rejections: Rejection[] = [];
+	const notes: EventNote[] = [];
 	rawEvents.forEach((raw, index) => {
-		const result = parseEvent(withRequestFacts(raw, facts, privacy, receivedAt), { receivedAt, ipPolicy: privacy.ipPolicy });
-		if (result.ok) valid.push(withoutBehaviour(result.event));
-		else rejections.push({ index, ...(result.messageId ? { messageId: result.messageId } : {}), errors: result.errors });
+		const result = parseEvent(withRequestFacts(raw, facts, options, receivedAt), { receivedAt, ipPolicy: options.ipPolicy });
+		if (!result.ok) {
+			rejections.push({ index, ...(result.messageId ? { messageId: result.messageId } : {}), errors: result.errors });
+			return;
+		}
+		const { event, note } = withinFutureMargin(result.event, isObject(raw) ? raw.timestamp : undefined, options.futureMarginMs);
+		valid.push(withoutBehaviour(event));
+		if (note) notes.push({ index, messageId: event.messageId, note });
 	});
 	const appended = valid.length ? await store.appendEvents(valid) : { stored: [], duplicates: [] };
 	const byId = new Map<string, TrackedEvent>();
@@ -210,6 +263,7 @@ export async function ingest(
 			duplicates: appended.duplicates.length,
 			rejected: rejections.length,
 			rejections,
+			...(notes.length ? { notes } : {}),
 		},
 		stored: appended.stored.map(({ messageId, profileId }) => ({ event: byId.get(messageId) as TrackedEvent, profileId })),
 	};

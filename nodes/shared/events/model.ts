@@ -47,6 +47,11 @@ export interface TrackedEvent {
 	/** group: the account or company id. */
 	groupId: string | null;
 	timestamp: string;
+	/**
+	 * The timestamp as sent, kept only when it was too far in the future and `timestamp` became the
+	 * receipt time (Segment's name for the device's time).
+	 */
+	originalTimestamp?: string;
 	receivedAt: string;
 	properties: Record<string, unknown>;
 	traits: Record<string, unknown>;

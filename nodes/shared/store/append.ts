@@ -1,3 +1,4 @@
+import type { AppendResult } from '../events/ingest';
 import type { Consent, TrackedEvent } from '../events/model';
 import { type ConsentStep, logConsentSteps } from './consent-log';
 import { applyCartEvent, CART_EVENTS, newCart, ORDER_CANCELLED, ORDER_EVENT, ORDER_REFUNDED, orderRevenue, type Cart } from './carts';
@@ -14,12 +15,6 @@ import { insertTouchpoints, type NewTouchpoint } from './attribution';
 import { timeOrderedId } from './ids';
 import { CART_COLUMNS, cartValues, type CartRow, toCart } from './rows';
 import { insertRows, json, parsed, selectIn, takeTurns } from './sql';
-
-export interface AppendResult {
-	stored: Array<{ messageId: string; profileId: string }>;
-	/** messageIds already stored (or repeated within the batch): nothing was changed for them. */
-	duplicates: string[];
-}
 
 /** Per-profile changes gathered over a batch and written once, at its end. */
 interface ProfileDelta {

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 
+import type { AppendResult } from '../events/ingest';
 import type { Consent, ConsentPurpose, TrackedEvent } from '../events/model';
 import type { FeedbackEvent } from '../feedback/model';
 import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './abandonment';
-import { type AppendResult, BatchAppender } from './append';
+import { BatchAppender } from './append';
 import type { Cart } from './carts';
 import type { SqlDriver } from './driver';
 import { type Identity, IDENTITY_TURN, identityKey, lockForChange, lookupProfileIds, MERGED_PROFILE, mergeProfileRows, normalizeEmail, PERSONAL_TABLES } from './identity';
@@ -16,7 +17,6 @@ import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart
 import { json, parsed, takeTurns } from './sql';
 
 export type { AbandonmentRules, DueCart } from './abandonment';
-export type { AppendResult } from './append';
 export type { Identity, IdentityKind } from './identity';
 
 export interface Profile extends ProfileFields {
