@@ -19,7 +19,7 @@ export class AbandonedCartTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Abandoned Cart Trigger',
 		name: 'abandonedCartTrigger',
-		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		icon: { light: 'file:../../icons/abandoned-cart-trigger.svg', dark: 'file:../../icons/abandoned-cart-trigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{"steps after " + $parameter["steps"]}}',

@@ -18,7 +18,7 @@ export class AttributionLog implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Attribution Log',
 		name: 'attributionLog',
-		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		icon: { light: 'file:../../icons/attribution-log.svg', dark: 'file:../../icons/attribution-log.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',

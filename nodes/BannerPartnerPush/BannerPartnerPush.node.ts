@@ -138,7 +138,7 @@ export class BannerPartnerPush implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Banner Partner Push',
 		name: 'bannerPartnerPush',
-		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		icon: { light: 'file:../../icons/banner-partner-push.svg', dark: 'file:../../icons/banner-partner-push.dark.svg' },
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + " · " + $parameter["partner"]}}',

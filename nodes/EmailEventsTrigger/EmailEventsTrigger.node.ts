@@ -28,7 +28,7 @@ export class EmailEventsTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Email Events Trigger',
 		name: 'emailEventsTrigger',
-		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		icon: { light: 'file:../../icons/email-events-trigger.svg', dark: 'file:../../icons/email-events-trigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{$parameter["source"] + " · /webhook/" + $parameter["path"]}}',

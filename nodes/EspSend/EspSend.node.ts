@@ -98,7 +98,7 @@ export class EspSend implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'ESP Send',
 		name: 'espSend',
-		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		icon: { light: 'file:../../icons/esp-send.svg', dark: 'file:../../icons/esp-send.dark.svg' },
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["options"]?.dryRun ? "dry run" : $parameter["provider"]}}',

@@ -54,7 +54,7 @@ export class RetargetingProfile implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Retargeting Profile',
 		name: 'retargetingProfile',
-		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		icon: { light: 'file:../../icons/retargeting-profile.svg', dark: 'file:../../icons/retargeting-profile.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',

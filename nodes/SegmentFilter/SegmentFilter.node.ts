@@ -33,7 +33,7 @@ export class SegmentFilter implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Segment Filter',
 		name: 'segmentFilter',
-		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		icon: { light: 'file:../../icons/segment-filter.svg', dark: 'file:../../icons/segment-filter.dark.svg' },
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["matchMode"] === "every" ? "every matching segment" : "first matching segment"}}',

@@ -60,7 +60,7 @@ export class TrackingTrigger implements INodeType {
 	description: INodeTypeDescription = {
 		displayName: 'Tracking Trigger',
 		name: 'trackingTrigger',
-		icon: { light: 'file:../../icons/retargeting.svg', dark: 'file:../../icons/retargeting.dark.svg' },
+		icon: { light: 'file:../../icons/tracking-trigger.svg', dark: 'file:../../icons/tracking-trigger.dark.svg' },
 		group: ['trigger'],
 		version: 1,
 		subtitle: '={{"/webhook/" + $parameter["path"]}}',
