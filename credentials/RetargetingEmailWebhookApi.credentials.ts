@@ -10,7 +10,7 @@ export class RetargetingEmailWebhookApi implements ICredentialType {
 
 	icon = { light: 'file:../icons/retargeting.svg', dark: 'file:../icons/retargeting.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting#email-events-trigger';
+	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting/blob/main/docs/nodes/email-events-trigger.md#provider-event-webhooks';
 
 	properties: INodeProperties[] = [
 		{

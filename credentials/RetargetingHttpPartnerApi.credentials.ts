@@ -8,7 +8,7 @@ export class RetargetingHttpPartnerApi implements ICredentialType {
 
 	icon = { light: 'file:../icons/retargeting.svg', dark: 'file:../icons/retargeting.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting#banner-partner-push';
+	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting/blob/main/docs/nodes/banner-partner-push.md#http-partner';
 
 	properties: INodeProperties[] = [
 		{ displayName: 'Base URL', name: 'baseUrl', type: 'string', default: '', required: true, placeholder: 'https://api.partner.example/v1' },

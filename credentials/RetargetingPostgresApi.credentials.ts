@@ -11,7 +11,7 @@ export class RetargetingPostgresApi implements ICredentialType {
 
 	icon = { light: 'file:../icons/retargeting.svg', dark: 'file:../icons/retargeting.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting#postgresql-store';
+	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting/blob/main/docs/store.md#the-postgresql-store-credential';
 
 	properties: INodeProperties[] = [
 		{ displayName: 'Host', name: 'host', type: 'string', default: 'localhost', required: true },

@@ -11,7 +11,7 @@ export class RetargetingSmtpApi implements ICredentialType {
 
 	icon = { light: 'file:../icons/retargeting.svg', dark: 'file:../icons/retargeting.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting#esp-send';
+	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting/blob/main/docs/nodes/esp-send.md#smtp';
 
 	properties: INodeProperties[] = [
 		{ displayName: 'Host', name: 'host', type: 'string', default: '', placeholder: 'smtp.example.com', required: true },

@@ -7,7 +7,7 @@ export class RetargetingTrackingApi implements ICredentialType {
 
 	icon = { light: 'file:../icons/retargeting.svg', dark: 'file:../icons/retargeting.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting#tracking-source-credential';
+	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting/blob/main/docs/nodes/tracking-trigger.md#the-tracking-source-credential';
 
 	properties: INodeProperties[] = [
 		{

@@ -7,7 +7,7 @@ export class RetargetingUnsubscribeApi implements ICredentialType {
 
 	icon = { light: 'file:../icons/retargeting.svg', dark: 'file:../icons/retargeting.dark.svg' } as const;
 
-	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting#unsubscribe-page';
+	documentationUrl = 'https://github.com/n8n-nodes-retargeting/n8n-nodes-retargeting/blob/main/docs/nodes/email-events-trigger.md#unsubscribe-page';
 
 	properties: INodeProperties[] = [
 		{

@@ -87,7 +87,7 @@ describe('n8n on a big embedded store', () => {
 			]),
 		);
 		// Every profile is read and evaluated; one in a hundred is a member (u99@, u199@, ...). (All 1M as items would measure
-		// n8n holding a million items on its own thread, not the store: see the README.)
+		// n8n holding a million items on its own thread, not the store: see docs/store.md.)
 		await n8n.publishWorkflow(
 			heavyWorkflow('Members', 'members', [
 				{
