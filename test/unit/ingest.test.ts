@@ -94,6 +94,23 @@ describe('ingest', () => {
 		expect(store.events[0].timestamp).toBe('2026-11-23T11:59:59.000Z');
 	});
 
+	it("dates an event by RudderStack's originalTimestamp when it has no timestamp, corrected from sentAt too", async () => {
+		const store = memoryStore();
+		const receivedAt = new Date('2026-11-23T12:00:00.000Z');
+		const body = eventsOfBody(
+			JSON.stringify({
+				batch: [
+					{ type: 'track', event: 'Product Viewed', anonymousId: 'x', originalTimestamp: '2026-11-23T11:30:00.000Z' },
+					{ type: 'track', event: 'Product Viewed', anonymousId: 'x', originalTimestamp: '2026-11-23T08:59:00.000Z', sentAt: '2026-11-23T09:00:00.000Z' },
+				],
+			}),
+			DEFAULT_LIMITS,
+		);
+		if (!body.ok) throw new Error(body.message);
+		await ingest(store, body.events, facts, options, receivedAt);
+		expect(store.events.map((e) => e.timestamp)).toEqual(['2026-11-23T11:30:00.000Z', '2026-11-23T11:59:00.000Z']);
+	});
+
 	describe('an event dated in the future', () => {
 		const receivedAt = new Date('2026-11-23T12:00:00.000Z');
 		const ingestBody = async (body: unknown, margin = options.futureMarginMs) => {

@@ -161,7 +161,9 @@ export function eventOfQuery(query: Record<string, unknown>): RawEvent {
  * the same error, so the event happened `sentAt - timestamp` before the server received it.
  * Abandoned-cart steps are timed from these times.
  */
-function correctedTimestamp(raw: RawEvent, receivedAt: Date): RawEvent {
+function correctedTimestamp(input: RawEvent, receivedAt: Date): RawEvent {
+	// RudderStack's SDKs send the device's time as originalTimestamp, and no timestamp.
+	const raw = input.timestamp === undefined && typeof input.originalTimestamp === 'string' ? { ...input, timestamp: input.originalTimestamp } : input;
 	if (typeof raw.timestamp !== 'string' || typeof raw.sentAt !== 'string') return raw;
 	const timestamp = Date.parse(raw.timestamp);
 	const sentAt = Date.parse(raw.sentAt);
@@ -250,7 +252,7 @@ export async function ingest(
 			rejections.push({ index, ...(result.messageId ? { messageId: result.messageId } : {}), errors: result.errors });
 			return;
 		}
-		const { event, note } = withinFutureMargin(result.event, isObject(raw) ? raw.timestamp : undefined, options.futureMarginMs);
+		const { event, note } = withinFutureMargin(result.event, isObject(raw) ? (raw.timestamp ?? raw.originalTimestamp) : undefined, options.futureMarginMs);
 		valid.push(withoutBehaviour(event));
 		if (note) notes.push({ index, messageId: event.messageId, note });
 	});
