@@ -9,8 +9,8 @@ import {
 } from 'n8n-workflow';
 
 import type { ConsentPurpose } from '../shared/events/model';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/parameters/storeParameters';
 import type { AbandonmentRules } from '../shared/store/abandonment';
-import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
 import { dueCartItem, parseDelays } from './sequence';
 
 const DAY_MS = 86_400_000;

@@ -7,8 +7,8 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { personProperties } from '../shared/personParameters';
-import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+import { personProperties } from '../shared/parameters/personParameters';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/parameters/storeParameters';
 import * as logConversion from './actions/logConversion.operation';
 import * as logTouchpoint from './actions/logTouchpoint.operation';
 import * as report from './actions/report.operation';

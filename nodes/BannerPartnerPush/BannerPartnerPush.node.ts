@@ -17,8 +17,8 @@ import { runConsentCascade } from '../shared/audiences/cascade';
 import { pushAudience, type PushOperation } from '../shared/audiences/push';
 import { authenticatedCall } from '../shared/authenticatedCall';
 import type { HttpCall } from '../shared/http';
-import { type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
-import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+import { type PersonKind, personOfItem, personProperties } from '../shared/parameters/personParameters';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/parameters/storeParameters';
 
 /** Each partner's credential type and the API it calls by default (the HTTP partner's is in its credential). */
 const CREDENTIALS: Record<PartnerName | 'http', { type: string; url: string }> = {

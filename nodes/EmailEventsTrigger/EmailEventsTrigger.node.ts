@@ -10,8 +10,8 @@ import {
 
 import { FEEDBACK_KINDS } from '../shared/feedback/model';
 import { checkEmailWebhook, checkUnsubscribePage } from '../shared/feedbackCredentials';
+import { checkPostgresStore, storeProperties } from '../shared/parameters/storeParameters';
 import { servedByN8n } from '../shared/servedWebhooks';
-import { checkPostgresStore, storeProperties } from '../shared/storeParameters';
 import { type EventSource, handleProviderRequest, handleUnsubscribeRequest } from './handlers';
 
 const webhook = (httpMethod: 'GET' | 'POST' | 'HEAD'): IWebhookDescription => ({

@@ -5,7 +5,7 @@ import type { FeedbackProvider, FeedbackReading, FeedbackRequest } from '../shar
 import { readProviderRequest, type WebhookCredential } from './providers';
 import { answerUnsubscribe, UNSUBSCRIBE_HEADERS } from './unsubscribePage';
 import { MIN_SECRET_LENGTH } from '../shared/feedback/unsubscribe-token';
-import { isStoreSetupError, storeFor } from '../shared/storeParameters';
+import { isStoreSetupError, storeFor } from '../shared/parameters/storeParameters';
 
 export type EventSource = 'unsubscribe' | Exclude<FeedbackProvider, 'smtp'>;
 

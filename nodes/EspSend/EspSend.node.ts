@@ -14,7 +14,7 @@ import {
 
 import { authenticatedCall } from '../shared/authenticatedCall';
 import { BrevoSender } from '../shared/delivery/brevo';
-import { type EmailInput, type EmailSettings, sendEmails } from '../shared/delivery/email';
+import { type EmailInput, type EmailOutcome, type EmailSettings, type MessageContent, sendEmails } from '../shared/delivery/email';
 import { MailjetSender } from '../shared/delivery/mailjet';
 import { MandrillSender } from '../shared/delivery/mandrill';
 import { PostmarkSender } from '../shared/delivery/postmark';
@@ -24,9 +24,11 @@ import { SesSender } from '../shared/delivery/ses';
 import { SmtpSender, type SmtpSettings } from '../shared/delivery/smtp';
 import { MIN_SECRET_LENGTH } from '../shared/feedback/unsubscribe-token';
 import { checkUnsubscribePage } from '../shared/feedbackCredentials';
-import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
+import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/parameters/personParameters';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/parameters/storeParameters';
+import { textParameter } from '../shared/parameters/textParameter';
 import { pathValue } from '../shared/segments/evaluate';
-import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
+import type { RetargetingStore } from '../shared/store/store';
 
 /** Items guarded, reserved and sent together (more when one provider call takes more). */
 const BATCH = 500;
@@ -358,106 +360,157 @@ export class EspSend implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
-		const capMax = Number(options.capMax ?? 3);
 		const provider = this.getNodeParameter('provider', 0, 'smtp') as Provider;
-		const settings: EmailSettings = {
-			campaign: String(this.getNodeParameter('campaign', 0, '') ?? '').trim() || String(this.getWorkflow().id ?? ''),
-			source: provider,
-			requireExplicitConsent: options.requireExplicitConsent !== false,
-			cap: capMax > 0 ? { max: capMax, withinHours: Number(options.capHours ?? 24) } : undefined,
-			testAddress: String(options.testAddress ?? '').trim() || undefined,
-			dryRun: options.dryRun === true,
-			parallelCalls: Number(options.parallelCalls ?? 4),
-			fields: {
-				cartItems: String(options.cartItemsField ?? 'items'),
-				recommendations: String(options.recommendationsField ?? 'recommendations'),
-				recoveryUrl: String(options.recoveryUrlField ?? 'recoveryUrl'),
-				currency: String(options.currencyField ?? 'currency'),
-			},
-		};
-		if (this.getNodeParameter('unsubscribeLink', 0, 'package') === 'package') settings.unsubscribe = await unsubscribePage(this);
-		const kind = this.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind;
-		const personField = String(this.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId';
-		const stepField = String(options.stepField ?? 'step');
-		const cartField = String(options.cartField ?? 'cartId');
-		const workflowId = String(this.getWorkflow().id ?? '');
-
-		/** The item's message and key, or why it cannot be sent (a setting the marketer must fix). */
-		const inputOf = (item: INodeExecutionData, i: number): EmailInput => {
-			const text = (name: string) => String(this.getNodeParameter(name, i, '') ?? '').trim();
-			const content = {
-				from: { email: text('fromEmail'), name: text('fromName') || undefined },
-				replyTo: text('replyTo') || undefined,
-				subject: String(this.getNodeParameter('subject', i, '') ?? ''),
-				html: String(this.getNodeParameter('html', i, '') ?? ''),
-				text: String(this.getNodeParameter('text', i, '') ?? ''),
-				unsubscribeUrl: settings.unsubscribe ? settings.unsubscribe.publicUrl : text('unsubscribeUrl'),
-			};
-			if (!/^[^\s@,;<>"]+@[^\s@,;<>"]+$/.test(content.from.email)) {
-				throw new NodeOperationError(this.getNode(), 'From Email is not an email address', {
-					itemIndex: i,
-					description: 'Set the address the emails come from, such as shop@example.com.',
-				});
-			}
-			if (!/^https?:\/\//i.test(content.unsubscribeUrl)) {
-				throw new NodeOperationError(this.getNode(), 'Unsubscribe URL must be an http(s) link', {
-					itemIndex: i,
-					description: 'Mailbox providers require a one-click unsubscribe link, such as https://shop.example/unsubscribe?p={profile_id}.',
-				});
-			}
-			const person = personOfItem(item.json, kind, personField);
-			const cartId = cartOfItem(item.json, cartField);
-			const stepValue = Number(pathValue(item.json, stepField));
-			const step = Number.isFinite(stepValue) ? stepValue : null;
-			// Default: workflow, cart (else person) and step, from the fields the node is told to read.
-			const key = text('idempotencyKey') || (person ? [workflowId, cartId ?? `${person.kind}:${person.value}`, step ?? 1].join(':') : '');
-			if (!key) {
-				throw new NodeOperationError(this.getNode(), `The item has no "${personField}" to find the person by`, {
-					itemIndex: i,
-					description: 'Set "Person Field" to the field that holds the ID, such as profileId or customer.email.',
-				});
-			}
-			return { person, cartId, key, step, values: item.json, content };
-		};
-
+		const settings = await emailSettings(this, provider, options);
+		const fields = itemFields(this, options);
 		const store = await storeFor(this);
 		const sender = settings.dryRun ? undefined : await senderFor(this, provider, settings.campaign, options);
+		const run: SendRun = { store, sender, provider, settings, fields };
 		const batchSize = Math.max(BATCH, sender?.maxBatch ?? 0);
 		const out: INodeExecutionData[] = [];
 		try {
 			for (let start = 0; start < items.length; start += batchSize) {
-				const batch = items.slice(start, start + batchSize);
-				const inputs: Array<{ offset: number; input: EmailInput }> = [];
-				const errors = new Map<number, string>();
-				batch.forEach((item, offset) => {
-					try {
-						inputs.push({ offset, input: inputOf(item, start + offset) });
-					} catch (error) {
-						if (!this.continueOnFail()) {
-							throw error instanceof NodeOperationError ? error : new NodeOperationError(this.getNode(), error as Error, { itemIndex: start + offset });
-						}
-						errors.set(offset, (error as Error).message);
-					}
-				});
-				let outcomes;
-				try {
-					outcomes = await sendEmails(store.driver, sender, inputs.map((x) => x.input), settings);
-				} catch (error) {
-					throw new NodeOperationError(this.getNode(), (error as Error).message, {
-						description: `Check the ${provider === 'smtp' ? 'host, port, TLS setting and login of the SMTP' : 'key and API URL of the provider'} credential. What was not sent is not recorded.`,
-					});
-				}
-				const byOffset = new Map(inputs.map((x, k) => [x.offset, outcomes[k]]));
-				batch.forEach((item, offset) => {
-					const send = byOffset.get(offset) ?? { status: 'failed', reason: errors.get(offset) };
-					const json: IDataObject = { ...item.json, send: send as unknown as IDataObject };
-					if (send.status === 'failed' && this.continueOnFail()) json.error = send.reason;
-					out.push({ json, pairedItem: { item: start + offset } });
-				});
+				for (const item of await sendBatch(this, run, items.slice(start, start + batchSize), start)) out.push(item);
 			}
 		} finally {
 			if (sender instanceof SmtpSender) sender.close();
 		}
 		return [out];
 	}
+}
+
+/** The item fields the node reads each item's person, step and cart from. */
+interface ItemFields {
+	kind: PersonKind;
+	personField: string;
+	stepField: string;
+	cartField: string;
+	workflowId: string;
+}
+
+/** What every batch of one execution is sent with. */
+interface SendRun {
+	store: RetargetingStore;
+	sender: EmailSender | undefined;
+	provider: Provider;
+	settings: EmailSettings;
+	fields: ItemFields;
+}
+
+/** The execution's settings, from the node's parameters and options; the unsubscribe page's credential checked once. */
+async function emailSettings(ctx: IExecuteFunctions, provider: Provider, options: IDataObject): Promise<EmailSettings> {
+	const capMax = Number(options.capMax ?? 3);
+	const settings: EmailSettings = {
+		campaign: textParameter(ctx, 'campaign', 0) || String(ctx.getWorkflow().id ?? ''),
+		source: provider,
+		requireExplicitConsent: options.requireExplicitConsent !== false,
+		cap: capMax > 0 ? { max: capMax, withinHours: Number(options.capHours ?? 24) } : undefined,
+		testAddress: String(options.testAddress ?? '').trim() || undefined,
+		dryRun: options.dryRun === true,
+		parallelCalls: Number(options.parallelCalls ?? 4),
+		fields: {
+			cartItems: String(options.cartItemsField ?? 'items'),
+			recommendations: String(options.recommendationsField ?? 'recommendations'),
+			recoveryUrl: String(options.recoveryUrlField ?? 'recoveryUrl'),
+			currency: String(options.currencyField ?? 'currency'),
+		},
+	};
+	if (ctx.getNodeParameter('unsubscribeLink', 0, 'package') === 'package') settings.unsubscribe = await unsubscribePage(ctx);
+	return settings;
+}
+
+function itemFields(ctx: IExecuteFunctions, options: IDataObject): ItemFields {
+	return {
+		kind: ctx.getNodeParameter('personIdKind', 0, 'profileId') as PersonKind,
+		personField: String(ctx.getNodeParameter('personField', 0, 'profileId')).trim() || 'profileId',
+		stepField: String(options.stepField ?? 'step'),
+		cartField: String(options.cartField ?? 'cartId'),
+		workflowId: String(ctx.getWorkflow().id ?? ''),
+	};
+}
+
+/** Items guarded, reserved and sent together: each item out with its send's outcome. */
+async function sendBatch(ctx: IExecuteFunctions, run: SendRun, batch: INodeExecutionData[], start: number): Promise<INodeExecutionData[]> {
+	const { inputs, errors } = readInputs(ctx, run, batch, start);
+	const outcomes = await sendOrExplain(ctx, run, inputs.map((x) => x.input));
+	const byOffset = new Map(inputs.map((x, k) => [x.offset, outcomes[k]]));
+	return batch.map((item, offset) => {
+		const send = byOffset.get(offset) ?? { status: 'failed', reason: errors.get(offset) };
+		const json: IDataObject = { ...item.json, send: send as unknown as IDataObject };
+		if (send.status === 'failed' && ctx.continueOnFail()) json.error = send.reason;
+		return { json, pairedItem: { item: start + offset } };
+	});
+}
+
+/** Each item's message and key; with continue on fail, an item that cannot be read keeps its error instead. */
+function readInputs(ctx: IExecuteFunctions, run: SendRun, batch: INodeExecutionData[], start: number) {
+	const inputs: Array<{ offset: number; input: EmailInput }> = [];
+	const errors = new Map<number, string>();
+	batch.forEach((item, offset) => {
+		try {
+			inputs.push({ offset, input: emailInputOf(ctx, run, item, start + offset) });
+		} catch (error) {
+			if (!ctx.continueOnFail()) {
+				throw error instanceof NodeOperationError ? error : new NodeOperationError(ctx.getNode(), error as Error, { itemIndex: start + offset });
+			}
+			errors.set(offset, (error as Error).message);
+		}
+	});
+	return { inputs, errors };
+}
+
+/** Sends; a provider that cannot be used at all stops the node, naming the credential to check. */
+async function sendOrExplain(ctx: IExecuteFunctions, run: SendRun, inputs: EmailInput[]): Promise<EmailOutcome[]> {
+	try {
+		return await sendEmails(run.store.driver, run.sender, inputs, run.settings);
+	} catch (error) {
+		throw new NodeOperationError(ctx.getNode(), (error as Error).message, {
+			description: `Check the ${run.provider === 'smtp' ? 'host, port, TLS setting and login of the SMTP' : 'key and API URL of the provider'} credential. What was not sent is not recorded.`,
+		});
+	}
+}
+
+/** The item's message and key, or why it cannot be sent (a setting the marketer must fix). */
+function emailInputOf(ctx: IExecuteFunctions, run: SendRun, item: INodeExecutionData, i: number): EmailInput {
+	const content = contentOf(ctx, run.settings, i);
+	const { kind, personField, stepField, cartField, workflowId } = run.fields;
+	const person = personOfItem(item.json, kind, personField);
+	const cartId = cartOfItem(item.json, cartField);
+	const stepValue = Number(pathValue(item.json, stepField));
+	const step = Number.isFinite(stepValue) ? stepValue : null;
+	// Default: workflow, cart (else person) and step, from the fields the node is told to read.
+	const key = textParameter(ctx, 'idempotencyKey', i) || (person ? [workflowId, cartId ?? `${person.kind}:${person.value}`, step ?? 1].join(':') : '');
+	if (!key) {
+		throw new NodeOperationError(ctx.getNode(), `The item has no "${personField}" to find the person by`, {
+			itemIndex: i,
+			description: 'Set "Person Field" to the field that holds the ID, such as profileId or customer.email.',
+		});
+	}
+	return { person, cartId, key, step, values: item.json, content };
+}
+
+/** What the item's email says, checked where the marketer can get it wrong. */
+function contentOf(ctx: IExecuteFunctions, settings: EmailSettings, i: number): MessageContent {
+	const text = (name: string) => textParameter(ctx, name, i);
+	const content = {
+		from: { email: text('fromEmail'), name: text('fromName') || undefined },
+		replyTo: text('replyTo') || undefined,
+		subject: String(ctx.getNodeParameter('subject', i, '') ?? ''),
+		html: String(ctx.getNodeParameter('html', i, '') ?? ''),
+		text: String(ctx.getNodeParameter('text', i, '') ?? ''),
+		unsubscribeUrl: settings.unsubscribe ? settings.unsubscribe.publicUrl : text('unsubscribeUrl'),
+	};
+	if (!/^[^\s@,;<>"]+@[^\s@,;<>"]+$/.test(content.from.email)) {
+		throw new NodeOperationError(ctx.getNode(), 'From Email is not an email address', {
+			itemIndex: i,
+			description: 'Set the address the emails come from, such as shop@example.com.',
+		});
+	}
+	if (!/^https?:\/\//i.test(content.unsubscribeUrl)) {
+		throw new NodeOperationError(ctx.getNode(), 'Unsubscribe URL must be an http(s) link', {
+			itemIndex: i,
+			description: 'Mailbox providers require a one-click unsubscribe link, such as https://shop.example/unsubscribe?p={profile_id}.',
+		});
+	}
+	return content;
 }

@@ -9,11 +9,11 @@ import {
 	type INodeTypeDescription,
 } from 'n8n-workflow';
 
-import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/personParameters';
+import { cartOfItem, type PersonKind, personOfItem, personProperties } from '../shared/parameters/personParameters';
+import { conditionProperties } from '../shared/parameters/segmentConditionProperties';
+import { type SegmentsParameter, segmentsFromParameter } from '../shared/parameters/segmentParameters';
+import { checkPostgresStore, storeFor, storeProperties } from '../shared/parameters/storeParameters';
 import { type PersonInput, SegmentRouter } from '../shared/segments/filter';
-import { checkPostgresStore, storeFor, storeProperties } from '../shared/storeParameters';
-import { conditionProperties } from '../shared/segmentConditionProperties';
-import { type SegmentsParameter, segmentsFromParameter } from '../shared/segmentParameters';
 
 /** Items read from the store together: one query per kind of data for this many people. */
 const BATCH = 1000;

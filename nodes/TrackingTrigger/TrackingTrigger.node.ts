@@ -19,15 +19,17 @@ import {
 	eventsOfBody,
 	ingest,
 	startsExecution,
+	type BodyEvents,
 	type IngestResult,
+	type RequestProblem,
 } from '../shared/events/ingest';
 import type { IpPolicy } from '../shared/events/model';
 import { canonicalEventName } from '../shared/events/vocabulary';
 import { originAllowed, parseOrigins } from '../shared/origins';
+import { checkPostgresStore, isStoreSetupError, storeFor, storeProperties } from '../shared/parameters/storeParameters';
 import { basicAuthUser, secretsMatch, SIGNATURE_HEADER, signatureProblem, writeKeyProblem } from '../shared/secrets';
 import { servedByN8n } from '../shared/servedWebhooks';
-import { checkPostgresStore, isStoreSetupError, storeFor, storeProperties } from '../shared/storeParameters';
-import { sourceCredential } from './sourceCredential';
+import { type SourceCredential, sourceCredential } from './sourceCredential';
 import { NO_CACHE, trackerScript, TRANSPARENT_GIF } from './tracker';
 
 /**
@@ -219,93 +221,120 @@ export class TrackingTrigger implements INodeType {
 			return done;
 		};
 
-		const origin = typeof req.headers.origin === 'string' ? req.headers.origin : undefined;
-		const allowedOrigins = parseOrigins(credentials.allowedOrigins ?? '');
-		if (!originAllowed(origin, allowedOrigins)) {
-			return reply(403, { error: `The origin ${origin} is not among this source's allowed origins` });
-		}
-		if (origin) res.set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin' });
-
+		const refused = originRefusal(this, credentials);
+		if (refused) return reply(403, { error: refused });
 		const isPixel = req.method === 'GET';
 		if (isPixel && req.path.endsWith('/tracker.js')) {
-			res
-				.status(200)
-				.set({ 'Content-Type': 'application/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=300' })
-				.send(trackerScript({ gpc: options.honourGpc !== false }));
+			serveTracker(this, options);
 			return done;
 		}
-
-		const queryKey = typeof req.query.writeKey === 'string' ? req.query.writeKey : undefined;
-		const presented = basicAuthUser(req.headers.authorization) ?? queryKey ?? '';
-		if (!secretsMatch(presented, credentials.writeKey)) {
+		if (!writeKeyPresented(this, credentials)) {
 			res.set('WWW-Authenticate', 'Basic realm="retargeting"');
 			return reply(401, { error: 'Unauthorized: send the source write key as the Basic auth user name or the writeKey query parameter' });
 		}
+		const received = isPixel ? pixelEvents(this, credentials) : await bodyEvents(this, credentials, options);
+		if (!received.ok) return reply(received.status, { error: received.message });
+		const result = await storeEvents(this, received.events, options);
+		if (!result.ok) return reply(result.status, { error: result.message });
 
-		let rawEvents: unknown[];
-		if (isPixel) {
-			if (credentials.hmacSecret) {
-				return reply(401, { error: 'This source accepts signed requests only, and a pixel hit cannot be signed: use a source without an HMAC secret for pixels' });
-			}
-			rawEvents = [eventOfQuery(req.query as Record<string, unknown>)];
-		} else {
-			if (!req.rawBody) await req.readRawBody();
-			const body = req.rawBody ?? Buffer.alloc(0);
-			if (credentials.hmacSecret) {
-				const header = req.headers[SIGNATURE_HEADER];
-				const problem = signatureProblem(typeof header === 'string' ? header : undefined, body, credentials.hmacSecret);
-				if (problem) return reply(401, { error: problem });
-			}
-			const limits = {
-				maxBodyBytes: Math.round((options.maxBodyKb ?? DEFAULT_LIMITS.maxBodyBytes / 1024) * 1024),
-				maxEvents: options.maxEvents ?? DEFAULT_LIMITS.maxEvents,
-			};
-			const parsed = eventsOfBody(body.toString('utf8'), limits);
-			if (!parsed.ok) return reply(parsed.status, { error: parsed.message });
-			rawEvents = parsed.events;
-		}
-
-		let result: IngestResult;
-		try {
-			result = await ingest(
-				await storeFor(this),
-				rawEvents,
-				{
-					ip: req.ip,
-					userAgent: req.headers['user-agent'],
-					gpc: req.headers['sec-gpc'] === '1',
-					dnt: req.headers.dnt === '1',
-				},
-				{
-					ipPolicy: options.ipPolicy ?? 'truncate',
-					honourGpc: options.honourGpc !== false,
-					honourDnt: options.honourDnt === true,
-					futureMarginMs: (options.futureMarginMinutes ?? DEFAULT_FUTURE_MARGIN_MS / 60_000) * 60_000,
-				},
-			);
-		} catch (error) {
-			this.logger.error('Tracking Trigger: the retargeting store could not save a request', { error: (error as Error).message });
-			if (isStoreSetupError(error)) return reply(500, { error: (error as Error).message });
-			return reply(503, { error: 'The events could not be stored, and none of them was kept. Send them again later.' });
-		}
-
-		const { report, stored } = result;
 		if (isPixel) {
 			res.status(200).set({ 'Content-Type': 'image/gif', ...NO_CACHE }).end(TRANSPARENT_GIF);
 		} else {
+			const { report } = result;
 			const status = report.accepted + report.duplicates === 0 && report.rejected > 0 ? 400 : 200;
 			reply(status, { ...report, rejections: report.rejections as unknown as IDataObject[] });
 		}
-
-		const selection = new Set<string>(this.getNodeParameter('triggerOn', []) as string[]);
-		for (const name of String(this.getNodeParameter('customEvents', '')).split(',')) {
-			if (name.trim()) selection.add(canonicalEventName(name.trim()));
-		}
-		const selected = stored.filter(({ event }) => startsExecution(event, selection));
+		const selected = selectedEvents(this, result.stored);
 		if (selected.length === 0) return done;
 		return {
 			...done,
 			workflowData: [selected.map(({ event, profileId }) => ({ json: { ...event, profileId } as unknown as IDataObject }))],
 		};
 	}
+}
+
+/** Why the request's origin may not send events, or undefined; an allowed browser origin gets its CORS headers. */
+function originRefusal(ctx: IWebhookFunctions, credentials: SourceCredential): string | undefined {
+	const { origin: header } = ctx.getRequestObject().headers;
+	const origin = typeof header === 'string' ? header : undefined;
+	if (!originAllowed(origin, parseOrigins(credentials.allowedOrigins ?? ''))) return `The origin ${origin} is not among this source's allowed origins`;
+	if (origin) ctx.getResponseObject().set({ 'Access-Control-Allow-Origin': origin, Vary: 'Origin' });
+	return undefined;
+}
+
+function serveTracker(ctx: IWebhookFunctions, options: TriggerOptions): void {
+	ctx
+		.getResponseObject()
+		.status(200)
+		.set({ 'Content-Type': 'application/javascript; charset=utf-8', 'Cache-Control': 'public, max-age=300' })
+		.send(trackerScript({ gpc: options.honourGpc !== false }));
+}
+
+/** Whether the request carries the source's write key, as the Basic auth user name or the writeKey query parameter. */
+function writeKeyPresented(ctx: IWebhookFunctions, credentials: SourceCredential): boolean {
+	const req = ctx.getRequestObject();
+	const queryKey = typeof req.query.writeKey === 'string' ? req.query.writeKey : undefined;
+	return secretsMatch(basicAuthUser(req.headers.authorization) ?? queryKey ?? '', credentials.writeKey);
+}
+
+/** A pixel hit's one event, from its query string. */
+function pixelEvents(ctx: IWebhookFunctions, credentials: SourceCredential): BodyEvents {
+	if (credentials.hmacSecret) {
+		return { ok: false, status: 401, message: 'This source accepts signed requests only, and a pixel hit cannot be signed: use a source without an HMAC secret for pixels' };
+	}
+	return { ok: true, events: [eventOfQuery(ctx.getRequestObject().query as Record<string, unknown>)] };
+}
+
+/** A POST's events, its signature checked first when the source has an HMAC secret. */
+async function bodyEvents(ctx: IWebhookFunctions, credentials: SourceCredential, options: TriggerOptions): Promise<BodyEvents> {
+	const req = ctx.getRequestObject();
+	if (!req.rawBody) await req.readRawBody();
+	const body = req.rawBody ?? Buffer.alloc(0);
+	if (credentials.hmacSecret) {
+		const header = req.headers[SIGNATURE_HEADER];
+		const problem = signatureProblem(typeof header === 'string' ? header : undefined, body, credentials.hmacSecret);
+		if (problem) return { ok: false, status: 401, message: problem };
+	}
+	const limits = {
+		maxBodyBytes: Math.round((options.maxBodyKb ?? DEFAULT_LIMITS.maxBodyBytes / 1024) * 1024),
+		maxEvents: options.maxEvents ?? DEFAULT_LIMITS.maxEvents,
+	};
+	return eventsOfBody(body.toString('utf8'), limits);
+}
+
+/** The events validated, deduplicated and stored; a store that fails keeps none, and the sender is told to retry. */
+async function storeEvents(ctx: IWebhookFunctions, rawEvents: unknown[], options: TriggerOptions): Promise<({ ok: true } & IngestResult) | RequestProblem> {
+	const req = ctx.getRequestObject();
+	try {
+		const result = await ingest(
+			await storeFor(ctx),
+			rawEvents,
+			{
+				ip: req.ip,
+				userAgent: req.headers['user-agent'],
+				gpc: req.headers['sec-gpc'] === '1',
+				dnt: req.headers.dnt === '1',
+			},
+			{
+				ipPolicy: options.ipPolicy ?? 'truncate',
+				honourGpc: options.honourGpc !== false,
+				honourDnt: options.honourDnt === true,
+				futureMarginMs: (options.futureMarginMinutes ?? DEFAULT_FUTURE_MARGIN_MS / 60_000) * 60_000,
+			},
+		);
+		return { ok: true, ...result };
+	} catch (error) {
+		ctx.logger.error('Tracking Trigger: the retargeting store could not save a request', { error: (error as Error).message });
+		if (isStoreSetupError(error)) return { ok: false, status: 500, message: (error as Error).message };
+		return { ok: false, status: 503, message: 'The events could not be stored, and none of them was kept. Send them again later.' };
+	}
+}
+
+/** The stored events of the types the trigger starts an execution on: Trigger On and the custom events. */
+function selectedEvents(ctx: IWebhookFunctions, stored: IngestResult['stored']): IngestResult['stored'] {
+	const selection = new Set<string>(ctx.getNodeParameter('triggerOn', []) as string[]);
+	for (const name of String(ctx.getNodeParameter('customEvents', '')).split(',')) {
+		if (name.trim()) selection.add(canonicalEventName(name.trim()));
+	}
+	return stored.filter(({ event }) => startsExecution(event, selection));
 }

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 
-import { applyBounceEmail } from '../../nodes/RetargetingProfile/applyBounceEmail.ts';
+import { applyBounceEmail } from '../../nodes/RetargetingProfile/actions/feedback/applyBounceEmail.operation.ts';
 import { runConsentCascade } from '../../nodes/shared/audiences/cascade.ts';
 import { sha256Hex } from '../../nodes/shared/audiences/identifiers.ts';
 import { PARTNERS, type PartnerName } from '../../nodes/shared/audiences/partners.ts';

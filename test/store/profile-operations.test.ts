@@ -1,6 +1,12 @@
 import { parseEvent } from '../../nodes/shared/events/model.ts';
 import type { RetargetingStore } from '../../nodes/shared/store/store.ts';
-import { runProfileOperation } from '../../nodes/RetargetingProfile/operations.ts';
+import { erasePerson } from '../../nodes/RetargetingProfile/actions/person/erase.operation.ts';
+import { exportPerson } from '../../nodes/RetargetingProfile/actions/person/export.operation.ts';
+import { getPerson } from '../../nodes/RetargetingProfile/actions/person/get.operation.ts';
+import type { Lookup } from '../../nodes/RetargetingProfile/actions/person/lookup.ts';
+import { mergePeople } from '../../nodes/RetargetingProfile/actions/person/merge.operation.ts';
+import { suppressPerson } from '../../nodes/RetargetingProfile/actions/person/suppress.operation.ts';
+import { unsuppressPerson } from '../../nodes/RetargetingProfile/actions/person/unsuppress.operation.ts';
 import { BACKENDS, type StoreFixture } from '../harness/stores.ts';
 
 const [sqlite] = BACKENDS;
@@ -27,20 +33,21 @@ describe('Retargeting Profile operations', () => {
 	afterEach(async () => await fixture.dispose());
 
 	it('gets a person with their history when asked', async () => {
-		const out = await runProfileOperation(store, 'get', { lookup: { by: 'email', value: 'KIM@example.com' }, includeHistory: true });
+		const out = await getPerson(store, { by: 'email', value: 'KIM@example.com' }, { includeHistory: true });
 		expect(out).toMatchObject({ found: true, userId: 'u-1' });
 		expect((out.history as unknown[]).length).toBe(1);
 	});
 
 	it('says who was not found, for every operation that looks someone up', async () => {
-		for (const operation of ['get', 'suppress', 'unsuppress', 'export'] as const) {
-			expect(await runProfileOperation(store, operation, { lookup: { by: 'userId', value: 'nobody' } })).toEqual({
+		const nobody: Lookup = { by: 'userId', value: 'nobody' };
+		for (const operation of [getPerson, suppressPerson, unsuppressPerson, exportPerson]) {
+			expect(await operation(store, nobody)).toEqual({
 				found: false,
 				lookupBy: 'userId',
 				lookupValue: 'nobody',
 			});
 		}
-		expect(await runProfileOperation(store, 'erase', { lookup: { by: 'userId', value: 'nobody' } })).toEqual({
+		expect(await erasePerson(store, nobody)).toEqual({
 			erased: false,
 			found: false,
 			lookupBy: 'userId',
@@ -49,19 +56,16 @@ describe('Retargeting Profile operations', () => {
 	});
 
 	it('merges the anonymous visitor into the known person', async () => {
-		const out = await runProfileOperation(store, 'merge', {
-			lookup: { by: 'userId', value: 'u-1' },
-			mergeFrom: { by: 'anonymousId', value: 'anon-1' },
-		});
+		const out = await mergePeople(store, { by: 'userId', value: 'u-1' }, { by: 'anonymousId', value: 'anon-1' });
 		expect(out).toMatchObject({ found: true, eventCount: 2 });
 	});
 
 	it('suppresses with a reason and exports everything', async () => {
-		expect(await runProfileOperation(store, 'suppress', { lookup: { by: 'userId', value: 'u-1' }, reason: 'complaint' })).toMatchObject({
+		expect(await suppressPerson(store, { by: 'userId', value: 'u-1' }, 'complaint')).toMatchObject({
 			suppressed: true,
 			suppressedReason: 'complaint',
 		});
-		const exported = await runProfileOperation(store, 'export', { lookup: { by: 'email', value: 'kim@example.com' } });
+		const exported = await exportPerson(store, { by: 'email', value: 'kim@example.com' });
 		expect(Object.keys(exported).sort()).toEqual(['audiences', 'campaigns', 'carts', 'consentLog', 'conversions', 'emailEvents', 'events', 'found', 'profile', 'sends', 'touchpoints', 'unsubscribedCampaigns']);
 	});
 });

@@ -4,7 +4,7 @@ import type { CartFact, EventFact, PersonFacts } from '../../nodes/shared/segmen
 import { holdoutPlace, inHoldout } from '../../nodes/shared/segments/holdout';
 import { factNeeds } from '../../nodes/shared/segments/needs';
 import { type Condition, type PropertyFilter, parseSegments, parseWeights } from '../../nodes/shared/segments/rules';
-import { segmentsFromParameter } from '../../nodes/shared/segmentParameters';
+import { segmentsFromParameter } from '../../nodes/shared/parameters/segmentParameters';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
 const DAY = 86_400_000;

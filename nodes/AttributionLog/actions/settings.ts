@@ -4,7 +4,7 @@ import { NodeOperationError } from 'n8n-workflow';
 import { DEFAULT_CHANNEL_RULES, parseChannelRules, type ChannelRule } from '../../shared/attribution/channels';
 import type { Windows } from '../../shared/attribution/credit';
 import { MODEL_LABELS, MODELS, type ModelName } from '../../shared/attribution/models';
-import { type PersonKind, personOfItem } from '../../shared/personParameters';
+import { type PersonKind, personOfItem } from '../../shared/parameters/personParameters';
 import { resolveProfileIds } from '../../shared/store/identity';
 import type { RetargetingStore } from '../../shared/store/store';
 

@@ -86,6 +86,27 @@ export async function send(http: HttpCall, partner: AudiencePartner, call: HttpR
 	}
 }
 
+/** What the steps of one pushAudience call share. */
+interface PushRun {
+	db: SqlDriver;
+	http: HttpCall;
+	settings: PushSettings;
+	now: number;
+	policy: RetryPolicy;
+	/** The profiles read so far, by ID: the items' people, then the members a sync removes. */
+	profiles: Map<string, ProfileFields>;
+	outcomes: PushOutcome[];
+	calls: number;
+}
+
+/** An item whose person the store knows: its index, and the person's profile ID. */
+interface Found {
+	i: number;
+	id: string;
+}
+
+type ChangeResult = CallResult | 'unmatchable';
+
 /**
  * Pushes the items' people. add: consenting people join the audience; remove: the people leave it;
  * burn: they leave every audience of the partner the store saw them added to; sync: the items are
@@ -100,84 +121,107 @@ export async function pushAudience(db: SqlDriver, http: HttpCall, inputs: Readon
 		if (!profile) return { status: 'skipped', reason: input.person ? 'this person is not in the store' : 'the item names no person' };
 		return { status: 'skipped', profileId: profile.id };
 	});
-	const consents = (p: ProfileFields) => !p.suppressed && (settings.requireExplicitConsent ? p.consent.ads === true : p.consent.ads !== false);
-	const policy = settings.retry ?? { attempts: 3, baseDelayMs: 1000 };
-	const { partner, partnerKey, target } = settings;
-	let calls = 0;
-	const removedBySync: string[] = [];
-
-	/** Sends one change for these people and records, by profile, what the partner confirmed. */
-	const change = async (operation: AudienceOperation, audienceId: string, people: string[]): Promise<Map<string, CallResult | 'unmatchable'>> => {
-		const results = new Map<string, CallResult | 'unmatchable'>();
-		// A sync also removes members who are not among the items: their identifiers are read too.
-		for (const [id, profile] of await profilesById(db, people.filter((id) => !profiles.has(id)))) profiles.set(id, profile);
-		const known = people.filter((id) => profiles.has(id));
-		const plan = partnerCalls(partner, operation, { ...target, audienceId, consentGranted: settings.requireExplicitConsent }, known.map((id) => ({ key: id, person: audiencePerson(profiles.get(id)!) })), settings.defaultCountryCode);
-		for (const id of plan.unmatchable) results.set(id, 'unmatchable');
-		for (const { call, keys } of plan.calls) {
-			const sent = await send(http, partner, call, keys.length, policy);
-			calls += sent.calls;
-			keys.forEach((id, k) => results.set(id, sent.results[k]));
-			const fatal = sent.results.find((r): r is Extract<CallResult, { ok: false }> => !r.ok && !!r.fatal);
-			const done = keys.filter((_, k) => sent.results[k].ok);
-			await recordAudienceChanges(db, partnerKey, audienceId, operation === 'add' ? { added: done, removed: [] } : { added: [], removed: done }, new Date(now));
-			if (fatal) throw new Error(`${partner.name} cannot be used: ${fatal.reason}`);
-		}
-		return results;
-	};
-	const apply = (index: number, result: CallResult | 'unmatchable' | undefined, done: PushOutcome['status']) => {
-		if (result === undefined) return;
-		if (result === 'unmatchable') Object.assign(outcomes[index], { status: 'skipped', reason: `no identifier ${partner.name} can match (an email address, or a phone number where the partner takes one)` });
-		else if (result.ok) Object.assign(outcomes[index], { status: done });
-		else Object.assign(outcomes[index], { status: 'failed', reason: result.reason });
-	};
-
-	const found = outcomes.map((o, i) => ({ i, id: o.profileId })).filter((x): x is { i: number; id: string } => !!x.id);
+	const run: PushRun = { db, http, settings, now, policy: settings.retry ?? { attempts: 3, baseDelayMs: 1000 }, profiles, outcomes, calls: 0 };
+	const found = outcomes.map((o, i) => ({ i, id: o.profileId })).filter((x): x is Found => !!x.id);
 	// A sync removes whoever is not among the items: items that name nobody (a wrong Person Field,
 	// the wrong store) would empty the audience, so the sync stops before any call.
 	const unknown = outcomes.filter((o) => !o.profileId).length;
 	if (settings.operation === 'sync' && unknown > 0) {
 		throw new Error(`${unknown} of the ${inputs.length} items name nobody the store knows (${outcomes.find((o) => !o.profileId)?.reason}); a sync would remove them from the audience, so nothing was sent. Check "Find Person By" and "Person Field".`);
 	}
-	if (settings.operation === 'add' || settings.operation === 'sync') {
-		const wanted = found.filter(({ i, id }) => {
-			if (consents(profiles.get(id)!)) return true;
-			outcomes[i].reason = profiles.get(id)!.suppressed ? 'the person is suppressed' : settings.requireExplicitConsent ? 'no ad consent given' : 'ad consent withdrawn';
-			return false;
-		});
-		const members = settings.operation === 'sync' ? await audienceMembers(db, partnerKey, target.audienceId) : new Set<string>();
-		const plan = syncPlan(wanted.map((w) => w.id), members);
-		const added = await change('add', target.audienceId, settings.operation === 'sync' ? plan.add : [...new Set(wanted.map((w) => w.id))]);
-		for (const { i, id } of wanted) {
-			if (added.has(id)) apply(i, added.get(id), 'added');
-			else outcomes[i].status = 'unchanged';
-		}
-		if (settings.operation === 'sync' && plan.remove.length) {
-			const removed = await change('remove', target.audienceId, plan.remove);
-			const among = new Set(found.map((f) => f.id));
-			removedBySync.push(...plan.remove.filter((id) => !among.has(id) && (removed.get(id) as CallResult | undefined)?.ok));
-			// Items of people who no longer consent, and were members, leave too.
-			for (const { i, id } of found) if (outcomes[i].status === 'skipped' && removed.has(id)) apply(i, removed.get(id), 'removed');
-		}
-	} else if (settings.operation === 'remove') {
-		const removed = await change('remove', target.audienceId, [...new Set(found.map((f) => f.id))]);
-		for (const { i, id } of found) apply(i, removed.get(id), 'removed');
-		for (const { i } of found) if (outcomes[i].status === 'removed') outcomes[i].audiences = [target.audienceId];
-	} else {
-		// Burn: out of every audience of this partner the store saw the person added to.
-		const byPerson = await audiencesOf(db, partnerKey, found.map((f) => f.id));
-		const audiences = [...new Set([...byPerson.values()].flat())];
-		const results = new Map<string, Map<string, CallResult | 'unmatchable'>>();
-		for (const audienceId of audiences) {
-			results.set(audienceId, await change('remove', audienceId, [...byPerson].filter(([, list]) => list.includes(audienceId)).map(([id]) => id)));
-		}
-		for (const { i, id } of found) {
-			const list = byPerson.get(id) ?? [];
-			if (list.length === 0) Object.assign(outcomes[i], { status: 'unchanged', reason: 'in no audience of this partner', audiences: [] });
-			const failed = list.map((a) => results.get(a)?.get(id)).find((r) => r !== undefined && (r === 'unmatchable' || !r.ok));
-			if (list.length && !failed) Object.assign(outcomes[i], { status: 'removed', audiences: list });
-			else if (failed) apply(i, failed, 'removed');
-		}
+	let removedBySync: string[] = [];
+	if (settings.operation === 'add' || settings.operation === 'sync') removedBySync = await addOrSync(run, found);
+	else if (settings.operation === 'remove') await removeFromAudience(run, found);
+	else await burn(run, found);
+	return { outcomes, removedBySync, calls: run.calls };
+}
+
+/**
+ * add: the consenting people join the audience; sync: those not yet in join, and the members not
+ * among them leave. Gives the members a sync removed who were not among the items.
+ */
+async function addOrSync(run: PushRun, found: Found[]): Promise<string[]> {
+	const { db, settings, outcomes } = run;
+	const { audienceId } = settings.target;
+	const sync = settings.operation === 'sync';
+	const wanted = withAdConsent(run, found);
+	const members = sync ? await audienceMembers(db, settings.partnerKey, audienceId) : new Set<string>();
+	const plan = syncPlan(wanted.map((w) => w.id), members);
+	const added = await change(run, 'add', audienceId, sync ? plan.add : [...new Set(wanted.map((w) => w.id))]);
+	for (const { i, id } of wanted) {
+		if (added.has(id)) applyResult(run, i, added.get(id), 'added');
+		else outcomes[i].status = 'unchanged';
 	}
-	return { outcomes, removedBySync, calls };
+	if (!sync || plan.remove.length === 0) return [];
+	const removed = await change(run, 'remove', audienceId, plan.remove);
+	// Items of people who no longer consent, and were members, leave too.
+	for (const { i, id } of found) if (outcomes[i].status === 'skipped' && removed.has(id)) applyResult(run, i, removed.get(id), 'removed');
+	const among = new Set(found.map((f) => f.id));
+	return plan.remove.filter((id) => !among.has(id) && (removed.get(id) as CallResult | undefined)?.ok);
+}
+
+/** The people who may join an audience: not suppressed, with ad consent; the others' outcomes say why not. */
+function withAdConsent(run: PushRun, found: Found[]): Found[] {
+	const { requireExplicitConsent } = run.settings;
+	return found.filter(({ i, id }) => {
+		const profile = run.profiles.get(id)!;
+		if (!profile.suppressed && (requireExplicitConsent ? profile.consent.ads === true : profile.consent.ads !== false)) return true;
+		run.outcomes[i].reason = profile.suppressed ? 'the person is suppressed' : requireExplicitConsent ? 'no ad consent given' : 'ad consent withdrawn';
+		return false;
+	});
+}
+
+async function removeFromAudience(run: PushRun, found: Found[]): Promise<void> {
+	const { audienceId } = run.settings.target;
+	const removed = await change(run, 'remove', audienceId, [...new Set(found.map((f) => f.id))]);
+	for (const { i, id } of found) applyResult(run, i, removed.get(id), 'removed');
+	for (const { i } of found) if (run.outcomes[i].status === 'removed') run.outcomes[i].audiences = [audienceId];
+}
+
+/** Burn: out of every audience of this partner the store saw the person added to. */
+async function burn(run: PushRun, found: Found[]): Promise<void> {
+	const byPerson = await audiencesOf(run.db, run.settings.partnerKey, found.map((f) => f.id));
+	const audiences = [...new Set([...byPerson.values()].flat())];
+	const results = new Map<string, Map<string, ChangeResult>>();
+	for (const audienceId of audiences) {
+		results.set(audienceId, await change(run, 'remove', audienceId, [...byPerson].filter(([, list]) => list.includes(audienceId)).map(([id]) => id)));
+	}
+	for (const { i, id } of found) {
+		const list = byPerson.get(id) ?? [];
+		if (list.length === 0) Object.assign(run.outcomes[i], { status: 'unchanged', reason: 'in no audience of this partner', audiences: [] });
+		const failed = list.map((a) => results.get(a)?.get(id)).find((r) => r !== undefined && (r === 'unmatchable' || !r.ok));
+		if (list.length && !failed) Object.assign(run.outcomes[i], { status: 'removed', audiences: list });
+		else if (failed) applyResult(run, i, failed, 'removed');
+	}
+}
+
+/** Sends one change for these people and records, by profile, what the partner confirmed. */
+async function change(run: PushRun, operation: AudienceOperation, audienceId: string, people: string[]): Promise<Map<string, ChangeResult>> {
+	const { db, settings, profiles } = run;
+	const { partner, partnerKey, target } = settings;
+	const results = new Map<string, ChangeResult>();
+	// A sync also removes members who are not among the items: their identifiers are read too.
+	for (const [id, profile] of await profilesById(db, people.filter((id) => !profiles.has(id)))) profiles.set(id, profile);
+	const known = people.filter((id) => profiles.has(id));
+	const plan = partnerCalls(partner, operation, { ...target, audienceId, consentGranted: settings.requireExplicitConsent }, known.map((id) => ({ key: id, person: audiencePerson(profiles.get(id)!) })), settings.defaultCountryCode);
+	for (const id of plan.unmatchable) results.set(id, 'unmatchable');
+	for (const { call, keys } of plan.calls) {
+		const sent = await send(run.http, partner, call, keys.length, run.policy);
+		run.calls += sent.calls;
+		keys.forEach((id, k) => results.set(id, sent.results[k]));
+		const fatal = sent.results.find((r): r is Extract<CallResult, { ok: false }> => !r.ok && !!r.fatal);
+		const done = keys.filter((_, k) => sent.results[k].ok);
+		await recordAudienceChanges(db, partnerKey, audienceId, operation === 'add' ? { added: done, removed: [] } : { added: [], removed: done }, new Date(run.now));
+		if (fatal) throw new Error(`${partner.name} cannot be used: ${fatal.reason}`);
+	}
+	return results;
+}
+
+/** An item's outcome from what the partner answered for its person; nothing when its person was not in the change. */
+function applyResult(run: PushRun, index: number, result: ChangeResult | undefined, done: PushOutcome['status']): void {
+	if (result === undefined) return;
+	const outcome = run.outcomes[index];
+	if (result === 'unmatchable') Object.assign(outcome, { status: 'skipped', reason: `no identifier ${run.settings.partner.name} can match (an email address, or a phone number where the partner takes one)` });
+	else if (result.ok) Object.assign(outcome, { status: done });
+	else Object.assign(outcome, { status: 'failed', reason: result.reason });
 }

@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { askedToWaitTooLong, type RetryPolicy, waitBeforeRetry } from '../http';
 import { pathValue } from '../segments/evaluate';
-import { type PersonInput, SegmentRouter } from '../segments/filter';
+import { type PersonInput, type Routed, SegmentRouter } from '../segments/filter';
 import type { Condition } from '../segments/rules';
 import { SEND_KEY_HEADER } from '../feedback/model';
 import { unsubscribeLink } from '../feedback/unsubscribe-token';
@@ -10,7 +10,7 @@ import type { SqlDriver } from '../store/driver';
 import { sendClickId } from '../store/feedback';
 import { selectIn } from '../store/sql';
 import type { ProfileFields } from '../store/rows';
-import { confirmSends, releaseSends, reserveSends, type SendCap, type SendRecord } from './ledger';
+import { confirmSends, releaseSends, reserveSends, type Reservation, type SendCap, type SendRecord } from './ledger';
 import { productsBlock, renderTemplate, textOfHtml, trackedLink } from './render';
 import type { EmailMessage, EmailSender, SendResult } from './provider';
 
@@ -90,6 +90,39 @@ function refusal(profile: ProfileFields, settings: EmailSettings, facts: Record<
 	return `the person is suppressed${profile.suppressedReason ? ` (${profile.suppressedReason})` : ''}`;
 }
 
+/** A send that passed every check before the store's reservation. */
+interface PlannedSend {
+	index: number;
+	record: SendRecord;
+	profile: ProfileFields;
+}
+
+/** A reserved send, rendered, for the provider. */
+interface ReadySend {
+	index: number;
+	record: SendRecord;
+	clickId: string;
+	message: EmailMessage;
+}
+
+interface Delivery {
+	result: SendResult;
+	attempts: number;
+}
+
+/** What the delivery steps of one sendEmails call share. */
+interface DeliveryRun {
+	db: SqlDriver;
+	settings: EmailSettings;
+	now: number;
+	/** Sends and records: neither a dry run nor a test address. */
+	live: boolean;
+	outcomes: EmailOutcome[];
+	/** Keys reserved here and not yet handed to the provider: given back if the run stops. */
+	untouched: Set<string>;
+	confirmations: Parameters<typeof confirmSends>[1];
+}
+
 /**
  * Sends one email per item, each guarded in this order: the person is in the store and has an
  * email address, not suppressed, consent, frequency cap, and the idempotency key (recorded before
@@ -102,14 +135,36 @@ export async function sendEmails(
 	settings: EmailSettings,
 	now = Date.now(),
 ): Promise<EmailOutcome[]> {
+	const outcomes: EmailOutcome[] = inputs.map((input) => ({ status: 'skipped', key: input.key }));
+	const routed = await routeThroughGuard(db, inputs, settings, now);
+	const planned = await withoutCampaignOptOuts(db, settings.campaign, planSends(inputs, routed, settings, outcomes), outcomes);
+	const live = !settings.dryRun && !settings.testAddress;
+	const reservations = live ? await reserveSends(db, planned.map((p) => p.record), new Date(now), settings.cap) : undefined;
+	const untouched = new Set(planned.filter((p) => reservations?.get(p.record.key) === 'reserved').map((p) => p.record.key));
+	const run: DeliveryRun = { db, settings, now, live, outcomes, untouched, confirmations: [] };
+	const ready = renderReserved(inputs, planned, reservations, run, settings.dryRun || !sender);
+	try {
+		if (sender) await deliverInWaves(sender, ready, run);
+	} finally {
+		if (live) {
+			await confirmSends(db, run.confirmations, new Date(now));
+			await releaseSends(db, [...untouched]);
+		}
+	}
+	return outcomes;
+}
+
+/** Each input's person read against the guard: not suppressed, consent for email, frequency cap. */
+async function routeThroughGuard(db: SqlDriver, inputs: EmailInput[], settings: EmailSettings, now: number): Promise<Routed[]> {
 	const guard: Condition[] = [{ type: 'notSuppressed' }, { type: 'consent', channel: 'email', explicit: settings.requireExplicitConsent }];
 	if (settings.cap) guard.push({ type: 'frequencyCap', channel: 'email', max: settings.cap.max, withinHours: settings.cap.withinHours });
 	const router = new SegmentRouter(db, { segments: [{ name: 'may be emailed', groups: [guard] }], firstOnly: true, holdoutPercent: 0, campaign: settings.campaign, now });
-	const routed = await router.route(inputs);
-	const live = !settings.dryRun && !settings.testAddress;
+	return await router.route(inputs);
+}
 
-	const outcomes: EmailOutcome[] = inputs.map((input) => ({ status: 'skipped', key: input.key }));
-	let planned: Array<{ index: number; record: SendRecord; profile: ProfileFields }> = [];
+/** The items that may be sent as far as this run can tell; the others' outcomes say why not. */
+function planSends(inputs: EmailInput[], routed: Routed[], settings: EmailSettings, outcomes: EmailOutcome[]): PlannedSend[] {
+	const planned: PlannedSend[] = [];
 	const keys = new Set<string>();
 	const plannedFor = new Map<string, number>();
 	routed.forEach((r, i) => {
@@ -126,33 +181,38 @@ export async function sendEmails(
 		keys.add(key);
 		planned.push({ index: i, record: { key, profileId: r.profile.id, channel: 'email', campaign: settings.campaign || null, step }, profile: r.profile });
 	});
+	return planned;
+}
 
-	const optedOut = await campaignOptOuts(db, settings.campaign, planned.map((p) => p.profile.id));
+/** The planned sends but those to people who unsubscribed from the campaign, whose outcomes say so. */
+async function withoutCampaignOptOuts(db: SqlDriver, campaign: string, planned: PlannedSend[], outcomes: EmailOutcome[]): Promise<PlannedSend[]> {
+	const optedOut = await campaignOptOuts(db, campaign, planned.map((p) => p.profile.id));
 	for (const p of planned.filter((x) => optedOut.has(x.profile.id))) outcomes[p.index].reason = 'the person unsubscribed from this campaign';
-	planned = planned.filter((p) => !optedOut.has(p.profile.id));
-	const reservations = live ? await reserveSends(db, planned.map((p) => p.record), new Date(now), settings.cap) : undefined;
-	const confirmations: Parameters<typeof confirmSends>[1] = [];
-	// Keys reserved here and not yet handed to the provider: given back if the run stops.
-	const untouched = new Set(planned.filter((p) => reservations?.get(p.record.key) === 'reserved').map((p) => p.record.key));
-	const ready: Array<{ index: number; record: SendRecord; clickId: string; message: EmailMessage }> = [];
+	return planned.filter((p) => !optedOut.has(p.profile.id));
+}
+
+/** Why the store refused to reserve a send, or undefined when it may go. */
+function reservationRefusal(reservation: Reservation | undefined, settings: EmailSettings): string | undefined {
+	if (reservation === 'sent') return 'already sent (same idempotency key)';
+	if (reservation === 'gone') return 'this person is not in the store';
+	// Another run sent to the person after this one checked the cap.
+	if (reservation === 'capped' && settings.cap) return capReason(settings.cap);
+	if (reservation === 'pending') return 'an earlier attempt with this idempotency key was never confirmed; not sent again, to avoid a double';
+	return undefined;
+}
+
+/**
+ * The planned sends the store let go, rendered: the messages for the provider, or with `renderOnly`
+ * (a dry run, no provider) written into their outcomes. The refused ones' outcomes say why.
+ */
+function renderReserved(inputs: EmailInput[], planned: PlannedSend[], reservations: Map<string, Reservation> | undefined, run: DeliveryRun, renderOnly: boolean): ReadySend[] {
+	const { settings } = run;
+	const ready: ReadySend[] = [];
 	for (const { index, record, profile } of planned) {
-		const outcome = outcomes[index];
-		const reservation = reservations?.get(record.key);
-		if (reservation === 'sent') {
-			outcome.reason = 'already sent (same idempotency key)';
-			continue;
-		}
-		if (reservation === 'gone') {
-			outcome.reason = 'this person is not in the store';
-			continue;
-		}
-		if (reservation === 'capped' && settings.cap) {
-			// Another run sent to the person after this one checked the cap.
-			outcome.reason = capReason(settings.cap);
-			continue;
-		}
-		if (reservation === 'pending') {
-			outcome.reason = 'an earlier attempt with this idempotency key was never confirmed; not sent again, to avoid a double';
+		const outcome = run.outcomes[index];
+		const refused = reservationRefusal(reservations?.get(record.key), settings);
+		if (refused) {
+			outcome.reason = refused;
 			continue;
 		}
 		const clickId = sendClickId(record.key);
@@ -160,52 +220,54 @@ export async function sendEmails(
 		outcome.to = settings.testAddress || profile.email!;
 		outcome.subject = message.subject;
 		if (missing.length) outcome.missingVariables = missing;
-		if (settings.dryRun || !sender) Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
+		if (renderOnly) Object.assign(outcome, { status: 'rendered', html: message.html, text: message.text });
 		else ready.push({ index, record, clickId, message: { ...message, to: outcome.to, key: record.key } });
 	}
-	const chunks: Array<typeof ready> = [];
-	for (let start = 0; sender && start < ready.length; start += sender.maxBatch) chunks.push(ready.slice(start, start + sender.maxBatch));
-	const parallel = Math.max(1, Math.floor(settings.parallelCalls ?? 1));
-	try {
-		for (let first = 0; sender && first < chunks.length; first += parallel) {
-			const wave = chunks.slice(first, first + parallel);
-			const settled = await Promise.allSettled(wave.map((chunk) => deliver(sender, chunk.map((c) => c.message), settings.retry ?? { attempts: 3, baseDelayMs: 1000 })));
-			let fatal: string | undefined;
-			let broken: unknown;
-			wave.forEach((chunk, j) => {
-				const delivered = settled[j];
-				if (delivered.status === 'rejected') {
-					// Handed to the provider with no outcome: left pending, never sent again.
-					broken ??= delivered.reason;
-					for (const { record } of chunk) untouched.delete(record.key);
-					return;
-				}
-				chunk.forEach(({ index, record, clickId }, k) => {
-					const { result, attempts } = delivered.value[k];
-					if (!result.ok && result.fatal) {
-						fatal ??= result.reason;
-						return;
-					}
-					untouched.delete(record.key);
-					Object.assign(outcomes[index], result.ok ? { status: 'sent', providerId: result.providerId, attempts } : { status: 'failed', reason: result.reason, attempts });
-					// An outcome the provider left unclear stays pending: never sent again.
-					if (live && (result.ok || !result.unknown)) confirmations.push({ record, sent: result.ok, clickId, source: settings.source, providerId: result.ok ? result.providerId : undefined });
-				});
-			});
-			if (broken !== undefined) throw broken;
-			// The provider cannot be used at all (login refused, no such host): stop, keep nothing reserved.
-			if (fatal) throw new Error(`the email provider cannot be used: ${fatal}`);
-			// Recorded wave by wave: a process that dies mid-run (a killed worker) leaves only the wave
-			// under way unclear, and what was sent before it counts as sent.
-			if (live) await confirmSends(db, confirmations.splice(0), new Date(now));
-		}
-	} finally {
-		if (live) {
-			await confirmSends(db, confirmations, new Date(now));
-			await releaseSends(db, [...untouched]);
-		}
+	return ready;
+}
+
+/** The messages in batches of the provider's maximum, `parallelCalls` batches at a time. */
+async function deliverInWaves(sender: EmailSender, ready: ReadySend[], run: DeliveryRun): Promise<void> {
+	const chunks: ReadySend[][] = [];
+	for (let start = 0; start < ready.length; start += sender.maxBatch) chunks.push(ready.slice(start, start + sender.maxBatch));
+	const parallel = Math.max(1, Math.floor(run.settings.parallelCalls ?? 1));
+	for (let first = 0; first < chunks.length; first += parallel) {
+		const wave = chunks.slice(first, first + parallel);
+		const settled = await Promise.allSettled(wave.map((chunk) => deliver(sender, chunk.map((c) => c.message), run.settings.retry ?? { attempts: 3, baseDelayMs: 1000 })));
+		recordWave(wave, settled, run);
+		// Recorded wave by wave: a process that dies mid-run (a killed worker) leaves only the wave
+		// under way unclear, and what was sent before it counts as sent.
+		if (run.live) await confirmSends(run.db, run.confirmations.splice(0), new Date(run.now));
 	}
-	return outcomes;
+}
+
+/** Each message's outcome in a wave, and its confirmation to record; throws when the run must stop. */
+function recordWave(wave: ReadySend[][], settled: Array<PromiseSettledResult<Delivery[]>>, run: DeliveryRun): void {
+	let fatal: string | undefined;
+	let broken: unknown;
+	wave.forEach((chunk, j) => {
+		const delivered = settled[j];
+		if (delivered.status === 'rejected') {
+			// Handed to the provider with no outcome: left pending, never sent again.
+			broken ??= delivered.reason;
+			for (const { record } of chunk) run.untouched.delete(record.key);
+			return;
+		}
+		chunk.forEach(({ index, record, clickId }, k) => {
+			const { result, attempts } = delivered.value[k];
+			if (!result.ok && result.fatal) {
+				fatal ??= result.reason;
+				return;
+			}
+			run.untouched.delete(record.key);
+			Object.assign(run.outcomes[index], result.ok ? { status: 'sent', providerId: result.providerId, attempts } : { status: 'failed', reason: result.reason, attempts });
+			// An outcome the provider left unclear stays pending: never sent again.
+			if (run.live && (result.ok || !result.unknown)) run.confirmations.push({ record, sent: result.ok, clickId, source: run.settings.source, providerId: result.ok ? result.providerId : undefined });
+		});
+	});
+	if (broken !== undefined) throw broken;
+	// The provider cannot be used at all (login refused, no such host): stop, keep nothing reserved.
+	if (fatal) throw new Error(`the email provider cannot be used: ${fatal}`);
 }
 
 /** The message of one item: templates filled, recovery link tagged, unsubscribe headers set. */
@@ -270,8 +332,8 @@ function textOfRenderedHtml(template: string, values: Record<string, unknown>, b
  * Sends a batch, then again only the messages whose failure may pass (429, 5xx, SMTP 4xx), waiting
  * twice as long each time, or as long as the provider asked (its reset or Retry-After header).
  */
-async function deliver(sender: EmailSender, messages: EmailMessage[], policy: RetryPolicy): Promise<Array<{ result: SendResult; attempts: number }>> {
-	const delivered = new Array<{ result: SendResult; attempts: number }>(messages.length);
+async function deliver(sender: EmailSender, messages: EmailMessage[], policy: RetryPolicy): Promise<Delivery[]> {
+	const delivered = new Array<Delivery>(messages.length);
 	let pending = messages.map((_, i) => i);
 	for (let attempt = 1; pending.length > 0; attempt++) {
 		const results = await sender.sendBatch(pending.map((i) => messages[i]));

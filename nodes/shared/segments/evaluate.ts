@@ -71,36 +71,12 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			const wanted = FUNNEL_STAGES.indexOf(c.stage);
 			return c.operator === 'is' ? reached === wanted : c.operator === 'atLeast' ? reached >= wanted : reached < wanted;
 		}
-		case 'lifecycle': {
+		case 'lifecycle':
 			// Orders as recorded once per order id, not the profile's count of Order Completed events.
-			const orders = person.orders.length;
-			facts.orders = orders;
-			const from = since(c.withinDays);
-			switch (c.milestone) {
-				case 'firstPurchase':
-					return orders >= 1 && (c.withinDays === 0 || (person.orders[0]?.at ?? -Infinity) >= from);
-				case 'repeatBuyer':
-					return orders >= 2 && (c.withinDays === 0 || (person.orders[1]?.at ?? -Infinity) >= from);
-				case 'neverPurchased':
-					return orders === 0;
-				case 'newsletter':
-					return profile.consent.email === true || profile.traits.newsletter === true;
-			}
-			return false;
-		}
+			facts.orders = person.orders.length;
+			return milestoneReached(c, person, since(c.withinDays));
 		case 'rfm': {
-			// Recency ignores the window: it is the whole distance to the last order.
-			const from = c.measure === 'recency' ? -Infinity : since(c.withinDays);
-			const recent = person.orders.filter((o) => o.at >= from);
-			let value: number | undefined;
-			if (c.measure === 'recency') {
-				const last = person.orders[person.orders.length - 1];
-				value = last ? Math.floor((now - last.at) / DAY_MS) : undefined;
-			} else if (c.measure === 'frequency') {
-				value = recent.length;
-			} else {
-				value = recent.reduce((sum, o) => sum + o.revenue, 0);
-			}
+			const value = rfmValue(c, person, now, since(c.withinDays));
 			facts[c.measure] = value ?? null;
 			// Someone who never ordered has no recency: they are in no recency condition.
 			return value !== undefined && compareNumbers(value, c.operator, c.value);
@@ -146,6 +122,32 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			return !inQuietHours(hour, c.start, c.end);
 		}
 	}
+}
+
+function milestoneReached(c: Extract<Condition, { type: 'lifecycle' }>, person: PersonFacts, from: number): boolean {
+	const orders = person.orders.length;
+	switch (c.milestone) {
+		case 'firstPurchase':
+			return orders >= 1 && (c.withinDays === 0 || (person.orders[0]?.at ?? -Infinity) >= from);
+		case 'repeatBuyer':
+			return orders >= 2 && (c.withinDays === 0 || (person.orders[1]?.at ?? -Infinity) >= from);
+		case 'neverPurchased':
+			return orders === 0;
+		case 'newsletter':
+			return person.profile.consent.email === true || person.profile.traits.newsletter === true;
+	}
+	return false;
+}
+
+/** Days since the last order, orders or revenue within the window; undefined: recency of someone who never ordered. */
+function rfmValue(c: Extract<Condition, { type: 'rfm' }>, person: PersonFacts, now: number, from: number): number | undefined {
+	if (c.measure === 'recency') {
+		// Recency ignores the window: it is the whole distance to the last order.
+		const last = person.orders[person.orders.length - 1];
+		return last ? Math.floor((now - last.at) / DAY_MS) : undefined;
+	}
+	const recent = person.orders.filter((o) => o.at >= from);
+	return c.measure === 'frequency' ? recent.length : recent.reduce((sum, o) => sum + o.revenue, 0);
 }
 
 /** Quiet hours from `start` to `end` (exclusive), wrapping past midnight; equal hours: none. */

@@ -46,85 +46,92 @@ const iso = (time: number) => new Date(time).toISOString();
  */
 export async function loadFacts(db: SqlDriver, needs: FactNeeds, profileIds: string[], cartIds: string[] = []): Promise<Facts> {
 	const people = new Map<string, PersonFacts>();
-	const carts = new Map<string, CartFact>();
-	if (profileIds.length === 0) return { people, carts };
-	const pg = db.dialect === 'postgres';
+	if (profileIds.length === 0) return { people, carts: new Map() };
 	for (const row of await selectIn<ProfileRow>(db, 'SELECT * FROM rt_profiles WHERE id IN (?*)', profileIds)) {
 		people.set(row.id, { profile: toProfileFields(row), context: {}, events: [], orders: [], sends: [] });
 	}
 	const ids = [...people.keys()];
+	if (needs.context) await loadContexts(db, people, ids);
+	if (needs.events.size) await loadEvents(db, needs, people, ids);
+	if (needs.orders) await loadOrders(db, people, ids);
+	if (needs.sends.size) await loadSends(db, needs, people, ids);
+	const carts = needs.carts ? await loadCarts(db, people, ids, cartIds) : new Map<string, CartFact>();
+	return { people, carts };
+}
 
-	if (needs.context) {
-		// The latest event sent from a device: server-side events (an order from a shop webhook)
-		// carry no time zone, user agent or location and would hide the browser's.
-		const latest = pg
+async function loadContexts(db: SqlDriver, people: Map<string, PersonFacts>, ids: string[]): Promise<void> {
+	// The latest event sent from a device: server-side events (an order from a shop webhook)
+	// carry no time zone, user agent or location and would hide the browser's.
+	const latest =
+		db.dialect === 'postgres'
 			? "(SELECT e.body->'context' FROM rt_events e WHERE e.profile_id = p.id AND (e.body->'context'->>'timezone' IS NOT NULL OR e.body->'context'->>'userAgent' IS NOT NULL) ORDER BY e.timestamp DESC LIMIT 1)"
 			: "(SELECT json_extract(e.body, '$.context') FROM rt_events e WHERE e.profile_id = p.id AND (json_extract(e.body, '$.context.timezone') IS NOT NULL OR json_extract(e.body, '$.context.userAgent') IS NOT NULL) ORDER BY e.timestamp DESC LIMIT 1)";
-		const rows = await selectIn<{ id: string; context: unknown }>(db, `SELECT p.id, ${latest} AS context FROM rt_profiles p WHERE p.id IN (?*)`, ids);
-		for (const row of rows) if (row.context) people.get(row.id)!.context = parsed(row.context);
-	}
+	const rows = await selectIn<{ id: string; context: unknown }>(db, `SELECT p.id, ${latest} AS context FROM rt_profiles p WHERE p.id IN (?*)`, ids);
+	for (const row of rows) if (row.context) people.get(row.id)!.context = parsed(row.context);
+}
 
-	if (needs.events.size) {
-		const names = [...needs.events];
-		const properties = needs.eventProperties ? (pg ? ", body->'properties' AS properties" : ", json_extract(body, '$.properties') AS properties") : '';
-		const rows = await selectIn<{ profile_id: string; event: string; timestamp: string; properties?: unknown }>(
-			db,
-			`SELECT profile_id, event, timestamp${properties} FROM rt_events
-			 WHERE type = 'track' AND event IN (${placeholders(names.length)}) AND timestamp >= ? AND profile_id IN (?*)
-			 ORDER BY timestamp`,
-			ids,
-			[...names, iso(needs.eventsSince)],
-		);
-		for (const row of rows) {
-			people.get(row.profile_id)!.events.push({
-				event: row.event,
-				at: ms(row.timestamp),
-				...(row.properties ? { properties: parsed<Record<string, unknown>>(row.properties) } : {}),
-			});
-		}
-	}
-
-	if (needs.orders) {
-		const rows = await selectIn<{ profile_id: string; occurred_at: string; revenue: number; refunded: number; status: string }>(
-			db,
-			'SELECT profile_id, occurred_at, revenue, refunded, status FROM rt_conversions WHERE profile_id IN (?*) ORDER BY occurred_at',
-			ids,
-		);
-		// As the attribution report counts them: a cancelled or fully refunded order is no order, a refund takes its money back.
-		for (const row of rows) {
-			const order = { revenue: Number(row.revenue), refunded: Number(row.refunded), status: row.status };
-			if (conversionKept(order)) people.get(row.profile_id)!.orders.push({ at: ms(row.occurred_at), revenue: netRevenue(order) });
-		}
-	}
-
-	if (needs.sends.size) {
-		const channels = [...needs.sends];
-		const rows = await selectIn<{ profile_id: string; channel: string; created_at: string }>(
-			db,
-			`SELECT profile_id, channel, created_at FROM rt_sends
-			 WHERE channel IN (${placeholders(channels.length)}) AND created_at >= ? AND status <> 'failed' AND profile_id IN (?*)`,
-			ids,
-			[...channels, iso(needs.sendsSince)] as SqlValue[],
-		);
-		for (const row of rows) people.get(row.profile_id)!.sends.push({ channel: row.channel, at: ms(row.created_at) });
-	}
-
-	if (needs.carts) {
-		type Row = { id: string; profile_id: string; status: string; opened_at: string; last_activity: string };
-		const columns = 'SELECT id, profile_id, status, opened_at, last_activity FROM rt_carts';
-		const toFact = (r: Row): CartFact => ({
-			id: r.id,
-			profileId: r.profile_id,
-			status: r.status,
-			openedAt: ms(r.opened_at),
-			lastActivity: ms(r.last_activity),
+async function loadEvents(db: SqlDriver, needs: FactNeeds, people: Map<string, PersonFacts>, ids: string[]): Promise<void> {
+	const names = [...needs.events];
+	const properties = needs.eventProperties ? (db.dialect === 'postgres' ? ", body->'properties' AS properties" : ", json_extract(body, '$.properties') AS properties") : '';
+	const rows = await selectIn<{ profile_id: string; event: string; timestamp: string; properties?: unknown }>(
+		db,
+		`SELECT profile_id, event, timestamp${properties} FROM rt_events
+		 WHERE type = 'track' AND event IN (${placeholders(names.length)}) AND timestamp >= ? AND profile_id IN (?*)
+		 ORDER BY timestamp`,
+		ids,
+		[...names, iso(needs.eventsSince)],
+	);
+	for (const row of rows) {
+		people.get(row.profile_id)!.events.push({
+			event: row.event,
+			at: ms(row.timestamp),
+			...(row.properties ? { properties: parsed<Record<string, unknown>>(row.properties) } : {}),
 		});
-		for (const row of await selectIn<Row>(db, `${columns} WHERE id IN (?*)`, cartIds)) carts.set(row.id, toFact(row));
-		for (const row of await selectIn<Row>(db, `${columns} WHERE profile_id IN (?*)`, ids)) {
-			const person = people.get(row.profile_id)!;
-			const cart = toFact(row);
-			if (!person.latestCart || cart.lastActivity > person.latestCart.lastActivity) person.latestCart = cart;
-		}
 	}
-	return { people, carts };
+}
+
+async function loadOrders(db: SqlDriver, people: Map<string, PersonFacts>, ids: string[]): Promise<void> {
+	const rows = await selectIn<{ profile_id: string; occurred_at: string; revenue: number; refunded: number; status: string }>(
+		db,
+		'SELECT profile_id, occurred_at, revenue, refunded, status FROM rt_conversions WHERE profile_id IN (?*) ORDER BY occurred_at',
+		ids,
+	);
+	// As the attribution report counts them: a cancelled or fully refunded order is no order, a refund takes its money back.
+	for (const row of rows) {
+		const order = { revenue: Number(row.revenue), refunded: Number(row.refunded), status: row.status };
+		if (conversionKept(order)) people.get(row.profile_id)!.orders.push({ at: ms(row.occurred_at), revenue: netRevenue(order) });
+	}
+}
+
+async function loadSends(db: SqlDriver, needs: FactNeeds, people: Map<string, PersonFacts>, ids: string[]): Promise<void> {
+	const channels = [...needs.sends];
+	const rows = await selectIn<{ profile_id: string; channel: string; created_at: string }>(
+		db,
+		`SELECT profile_id, channel, created_at FROM rt_sends
+		 WHERE channel IN (${placeholders(channels.length)}) AND created_at >= ? AND status <> 'failed' AND profile_id IN (?*)`,
+		ids,
+		[...channels, iso(needs.sendsSince)] as SqlValue[],
+	);
+	for (const row of rows) people.get(row.profile_id)!.sends.push({ channel: row.channel, at: ms(row.created_at) });
+}
+
+/** The carts asked for by ID, and each person's most recently active cart. */
+async function loadCarts(db: SqlDriver, people: Map<string, PersonFacts>, ids: string[], cartIds: string[]): Promise<Map<string, CartFact>> {
+	type Row = { id: string; profile_id: string; status: string; opened_at: string; last_activity: string };
+	const columns = 'SELECT id, profile_id, status, opened_at, last_activity FROM rt_carts';
+	const toFact = (r: Row): CartFact => ({
+		id: r.id,
+		profileId: r.profile_id,
+		status: r.status,
+		openedAt: ms(r.opened_at),
+		lastActivity: ms(r.last_activity),
+	});
+	const carts = new Map<string, CartFact>();
+	for (const row of await selectIn<Row>(db, `${columns} WHERE id IN (?*)`, cartIds)) carts.set(row.id, toFact(row));
+	for (const row of await selectIn<Row>(db, `${columns} WHERE profile_id IN (?*)`, ids)) {
+		const person = people.get(row.profile_id)!;
+		const cart = toFact(row);
+		if (!person.latestCart || cart.lastActivity > person.latestCart.lastActivity) person.latestCart = cart;
+	}
+	return carts;
 }

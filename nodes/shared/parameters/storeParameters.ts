@@ -10,8 +10,8 @@ import {
 	type IWebhookFunctions,
 } from 'n8n-workflow';
 
-import { openEmbeddedStore, openInstanceStore, openPostgresStore, pingPostgres, StoreSetupError } from './store/open';
-import type { RetargetingStore } from './store/store';
+import { openEmbeddedStore, openInstanceStore, openPostgresStore, pingPostgres, StoreSetupError } from '../store/open';
+import type { RetargetingStore } from '../store/store';
 
 /** The "Store" choice every node that reads or writes retargeting data shows. */
 export const storeProperties: INodeProperties[] = [

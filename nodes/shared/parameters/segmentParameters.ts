@@ -1,4 +1,4 @@
-import { type Condition, parseCondition, parseSegments, parseWeights, type Segment } from './segments/rules';
+import { type Condition, parseCondition, parseSegments, parseWeights, type Segment } from '../segments/rules';
 
 /** The editor's label of each rule field, so that a problem names what the marketer sees. */
 const FIELD_LABELS: Record<string, Record<string, string>> = {

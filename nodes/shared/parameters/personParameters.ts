@@ -1,8 +1,8 @@
 import type { INodeProperties } from 'n8n-workflow';
 
-import { pathValue } from './segments/evaluate';
-import type { PersonInput } from './segments/filter';
-import type { IdentityKind } from './store/identity';
+import { pathValue } from '../segments/evaluate';
+import type { PersonInput } from '../segments/filter';
+import type { IdentityKind } from '../store/identity';
 
 /** How the nodes that act on people find each item's person: which ID, in which field. */
 export const personProperties: INodeProperties[] = [

@@ -1,0 +1,48 @@
+import type { IDataObject, IExecuteFunctions, INodeExecutionData, INodeProperties } from 'n8n-workflow';
+
+import type { RetargetingStore } from '../../../shared/store/store';
+import { type Lookup, notFound, readLookup, refOf } from './lookup';
+
+export const description: INodeProperties[] = [
+	{
+		displayName: 'Include History',
+		name: 'includeHistory',
+		type: 'boolean',
+		default: false,
+		displayOptions: { show: { operation: ['get'] } },
+		description: 'Whether to add the events of the person, oldest first, including those from before they identified',
+	},
+	{
+		displayName: 'History Limit',
+		name: 'historyLimit',
+		type: 'number',
+		typeOptions: { minValue: 1 },
+		default: 50,
+		displayOptions: { show: { operation: ['get'], includeHistory: [true] } },
+		description: 'Max number of events to return',
+	},
+];
+
+/** The profile, its identities, consent and counters, and its events when asked; free of n8n types so it is tested directly. */
+export async function getPerson(
+	store: RetargetingStore,
+	lookup: Lookup,
+	history: { includeHistory?: boolean; historyLimit?: number } = {},
+): Promise<Record<string, unknown>> {
+	const profile = await store.findProfile(refOf(lookup));
+	if (!profile) return notFound(lookup);
+	return {
+		found: true,
+		...profile,
+		...(history.includeHistory ? { history: await store.history(profile.id, history.historyLimit ?? 50) } : {}),
+	};
+}
+
+export async function execute(this: IExecuteFunctions, store: RetargetingStore, i: number): Promise<INodeExecutionData[]> {
+	const lookup = readLookup(this, i);
+	const history = {
+		includeHistory: this.getNodeParameter('includeHistory', i, false) as boolean,
+		historyLimit: this.getNodeParameter('historyLimit', i, 50) as number,
+	};
+	return [{ json: (await getPerson(store, lookup, history)) as IDataObject, pairedItem: { item: i } }];
+}
