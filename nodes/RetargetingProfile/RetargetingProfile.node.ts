@@ -9,6 +9,7 @@ import {
 import { checkPostgresStore, storeProperties } from '../shared/parameters/storeParameters';
 import * as feedback from './actions/feedback/Feedback.resource';
 import * as person from './actions/person/Person.resource';
+import * as prediction from './actions/prediction/Prediction.resource';
 import { router } from './actions/router';
 import * as segment from './actions/segment/Segment.resource';
 import * as store from './actions/store/Store.resource';
@@ -21,7 +22,7 @@ export class RetargetingProfile implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',
-		description: 'Get, update, merge, suppress, export or erase a person in the retargeting store, or purge its old data',
+		description: 'Get, update, merge, suppress, export or erase a person in the retargeting store, fit its predictive models, or purge its old data',
 		defaults: { name: 'Retargeting Profile' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -44,6 +45,7 @@ export class RetargetingProfile implements INodeType {
 				options: [
 					{ name: 'Email Feedback', value: 'feedback', description: 'Bounce and complaint reports that come back by email, for plain SMTP' },
 					{ name: 'Person', value: 'person', description: 'A profile: IDs, traits, consent, counters and history' },
+					{ name: 'Prediction', value: 'prediction', description: 'The predictive models of who still buys and what they will spend' },
 					{ name: 'Segment', value: 'segment', description: 'The people of the store who meet conditions' },
 					{ name: 'Store', value: 'store', description: 'The store itself: retention of old data' },
 				],
@@ -54,6 +56,8 @@ export class RetargetingProfile implements INodeType {
 			segment.operationProperty,
 			store.operationProperty,
 			feedback.operationProperty,
+			prediction.operationProperty,
+			...prediction.description,
 			...feedback.description,
 			...store.description,
 			...segment.description,

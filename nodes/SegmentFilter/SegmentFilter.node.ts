@@ -14,6 +14,7 @@ import { conditionProperties } from '../shared/parameters/segmentConditionProper
 import { type SegmentsParameter, segmentsFromParameter } from '../shared/parameters/segmentParameters';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/parameters/storeParameters';
 import { type PersonInput, SegmentRouter } from '../shared/segments/filter';
+import { NoFitError } from '../shared/store/predictive';
 
 /** Items read from the store together: one query per kind of data for this many people. */
 const BATCH = 1000;
@@ -166,7 +167,12 @@ export class SegmentFilter implements INodeType {
 				}
 				return { person, cartId: cartOfItem(item.json, cartField) };
 			});
-			const routed = await router.route(inputs);
+			const routed = await router.route(inputs).catch((error: unknown) => {
+				if (!(error instanceof NoFitError)) throw error;
+				throw new NodeOperationError(this.getNode(), error.message, {
+					description: 'Probability Still Active, Expected Orders, Predicted Value and Expected Next Order Date Passed read the latest fit of the predictive models.',
+				});
+			});
 			routed.forEach((r, offset) => {
 				r.outputs.forEach((output, k) => {
 					// Each output's copy names its own segment and what that segment read.

@@ -4,6 +4,7 @@ import { storeFor } from '../../shared/parameters/storeParameters';
 import type { RetargetingStore } from '../../shared/store/store';
 import * as feedback from './feedback/Feedback.resource';
 import * as person from './person/Person.resource';
+import * as prediction from './prediction/Prediction.resource';
 import * as segment from './segment/Segment.resource';
 import * as store from './store/Store.resource';
 
@@ -15,6 +16,7 @@ interface Operation {
 const resources: Record<string, Record<string, Operation>> = {
 	feedback: feedback.operations,
 	person: person.operations,
+	prediction: prediction.operations,
 	segment: segment.operations,
 	store: store.operations,
 };
@@ -26,16 +28,19 @@ function operationOf(ctx: IExecuteFunctions, resource: string, i: number): Opera
 	return found;
 }
 
+/** The resources whose operations act on the whole store: once per execution, whatever the number of items. */
+const ONCE_PER_EXECUTION = new Set(['store', 'prediction']);
+
 /**
  * Runs the chosen operation for each item; an item that fails stops the node, or with continue on
- * fail becomes an item with the error. Store → Purge Old Data runs once per execution, whatever the
- * number of items, its one item paired to the first.
+ * fail becomes an item with the error. Store → Purge Old Data and Prediction → Fit Models run once
+ * per execution, whatever the number of items, their one item paired to the first.
  */
 export async function router(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 	const items = this.getInputData();
 	const retargetingStore = await storeFor(this);
 	const resource = this.getNodeParameter('resource', 0, 'person') as string;
-	const runs = resource === 'store' ? [0] : items.keys();
+	const runs = ONCE_PER_EXECUTION.has(resource) ? [0] : items.keys();
 	const out: INodeExecutionData[] = [];
 	for (const i of runs) {
 		try {

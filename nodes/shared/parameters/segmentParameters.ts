@@ -9,6 +9,10 @@ const FIELD_LABELS: Record<string, Record<string, string>> = {
 	rfm: { value: 'Number', withinDays: 'Within Last (Days)' },
 	score: { weights: 'Events and Weights', value: 'Number', withinDays: 'Within Last (Days)' },
 	dormant: { days: 'Days Without Activity' },
+	probabilityActive: { percent: 'Probability (%)' },
+	expectedOrders: { days: 'In the Next (Days)', value: 'Number' },
+	predictedValue: { value: 'Top (%) or Amount' },
+	nextOrderPassed: { days: 'By at Least (Days)' },
 	frequencyCap: { channel: 'Channel', max: 'At Most (Sends)', withinHours: 'Window (Hours)' },
 	quietHours: { start: 'Quiet From (Hour)', end: 'Quiet Until (Hour)', fallbackTimezone: 'Time Zone When Unknown' },
 };
@@ -59,6 +63,16 @@ function conditionOf(c: Record<string, unknown>, fallbackTimezone: string): Reco
 		}
 		case 'dormant':
 			return { type, days: number('days', 30) };
+		case 'probabilityActive':
+			return { type, operator: text('probabilityOperator') || 'lt', percent: number('probabilityPercent', 30) };
+		case 'expectedOrders':
+			return { type, days: number('forecastDays', 90), operator: text('numberOperator') || 'gte', value: number('number', 0) };
+		case 'predictedValue': {
+			const operator = text('valueOperator') || 'topPercent';
+			return { type, operator, value: operator === 'topPercent' ? number('topPercent', 20) : number('amount', 100) };
+		}
+		case 'nextOrderPassed':
+			return { type, days: number('overdueDays', 0) };
 		case 'consent':
 			return { type, channel: text('channel') || 'email', explicit: c.explicit !== false };
 		case 'frequencyCap':

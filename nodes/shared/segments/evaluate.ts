@@ -1,4 +1,6 @@
 import { canonicalEventName } from '../events/vocabulary';
+import { CustomerPrediction } from '../predictive/figures';
+import { NoFitError } from '../store/predictive';
 import type { CartFact, EventFact, PersonFacts } from './facts';
 import { FUNNEL_EVENTS } from './needs';
 import { isTimeZone, localHour } from './time-zones';
@@ -114,6 +116,11 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			facts[`${c.channel} sends`] = sent;
 			return sent < c.max;
 		}
+		case 'probabilityActive':
+		case 'expectedOrders':
+		case 'predictedValue':
+		case 'nextOrderPassed':
+			return predictionHolds(c, person, now, facts);
 		case 'quietHours': {
 			const own = attributeValue(person, 'timezone');
 			const zone = typeof own === 'string' && isTimeZone(own) ? own : c.fallbackTimezone;
@@ -121,6 +128,46 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			facts.localTime = { timezone: zone, hour };
 			return !inQuietHours(hour, c.start, c.end);
 		}
+	}
+}
+
+/** Each person's figures, computed once per evaluation time however many conditions read them. */
+const predictions = new WeakMap<PersonFacts, { now: number; prediction: CustomerPrediction | undefined }>();
+
+function predictionOf(person: PersonFacts, now: number): CustomerPrediction | undefined {
+	if (!person.model) throw new NoFitError();
+	const known = predictions.get(person);
+	if (known && known.now === now) return known.prediction;
+	const prediction = CustomerPrediction.of(person.model, person.orders, now);
+	predictions.set(person, { now, prediction });
+	return prediction;
+}
+
+type PredictiveCondition = Extract<Condition, { type: 'probabilityActive' | 'expectedOrders' | 'predictedValue' | 'nextOrderPassed' }>;
+
+/** A predictive condition; someone who never ordered is in none (the models know nothing of them). */
+function predictionHolds(c: PredictiveCondition, person: PersonFacts, now: number, facts: UsedFacts): boolean {
+	const prediction = predictionOf(person, now);
+	if (!prediction) {
+		facts.prediction = null;
+		return false;
+	}
+	// With the cheap figures besides the one compared, a marketer sees more of why.
+	const figures: UsedFacts = { ...(facts.prediction as UsedFacts | undefined), ...prediction.basics() };
+	facts.prediction = figures;
+	switch (c.type) {
+		case 'probabilityActive':
+			return compareNumbers(100 * prediction.probabilityActive(), c.operator, c.percent);
+		case 'expectedOrders': {
+			const orders = prediction.expectedOrders(c.days);
+			figures[`expectedOrdersIn${c.days}Days`] = Math.round(orders * 100) / 100;
+			return compareNumbers(orders, c.operator, c.value);
+		}
+		case 'predictedValue':
+			Object.assign(figures, prediction.valueFigures());
+			return c.operator === 'topPercent' ? prediction.valueTopPercent() <= c.value : compareNumbers(prediction.predictedValue(), c.operator, c.value);
+		case 'nextOrderPassed':
+			return now - prediction.expectedNextOrderAt() >= c.days * DAY_MS;
 	}
 }
 

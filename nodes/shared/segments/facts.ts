@@ -1,5 +1,7 @@
-import { conversionKept, netRevenue } from '../attribution/report';
+import type { PredictiveModel } from '../predictive/figures';
 import type { SqlDriver, SqlValue } from '../store/driver';
+import { type NetOrder, netOrdersOf } from '../store/orders';
+import { latestFit, NoFitError } from '../store/predictive';
 import { type ProfileFields, type ProfileRow, toProfileFields } from '../store/rows';
 import { parsed, placeholders, selectIn } from '../store/sql';
 import type { FactNeeds } from './needs';
@@ -25,8 +27,10 @@ export interface PersonFacts {
 	context: Record<string, unknown>;
 	/** The needed track events, oldest first. */
 	events: EventFact[];
-	/** Orders, oldest first. */
-	orders: Array<{ at: number; revenue: number }>;
+	/** Orders net of refunds and cancellations, oldest first. */
+	orders: NetOrder[];
+	/** The predictive models' latest fit, when a condition reads it. */
+	model?: PredictiveModel;
 	sends: Array<{ channel: string; at: number }>;
 	/** The person's most recently active cart. */
 	latestCart?: CartFact;
@@ -54,6 +58,11 @@ export async function loadFacts(db: SqlDriver, needs: FactNeeds, profileIds: str
 	if (needs.context) await loadContexts(db, people, ids);
 	if (needs.events.size) await loadEvents(db, needs, people, ids);
 	if (needs.orders) await loadOrders(db, people, ids);
+	if (needs.prediction) {
+		const model = await latestFit(db);
+		if (!model) throw new NoFitError();
+		for (const person of people.values()) person.model = model;
+	}
 	if (needs.sends.size) await loadSends(db, needs, people, ids);
 	const carts = needs.carts ? await loadCarts(db, people, ids, cartIds) : new Map<string, CartFact>();
 	return { people, carts };
@@ -91,16 +100,7 @@ async function loadEvents(db: SqlDriver, needs: FactNeeds, people: Map<string, P
 }
 
 async function loadOrders(db: SqlDriver, people: Map<string, PersonFacts>, ids: string[]): Promise<void> {
-	const rows = await selectIn<{ profile_id: string; occurred_at: string; revenue: number; refunded: number; status: string }>(
-		db,
-		'SELECT profile_id, occurred_at, revenue, refunded, status FROM rt_conversions WHERE profile_id IN (?*) ORDER BY occurred_at',
-		ids,
-	);
-	// As the attribution report counts them: a cancelled or fully refunded order is no order, a refund takes its money back.
-	for (const row of rows) {
-		const order = { revenue: Number(row.revenue), refunded: Number(row.refunded), status: row.status };
-		if (conversionKept(order)) people.get(row.profile_id)!.orders.push({ at: ms(row.occurred_at), revenue: netRevenue(order) });
-	}
+	for (const [id, orders] of await netOrdersOf(db, ids)) people.get(id)!.orders = orders;
 }
 
 async function loadSends(db: SqlDriver, needs: FactNeeds, people: Map<string, PersonFacts>, ids: string[]): Promise<void> {

@@ -24,6 +24,8 @@ export interface FactNeeds {
 	/** The person's latest event context (device, time zone, location). */
 	context: boolean;
 	orders: boolean;
+	/** The predictive models' latest fit (the conditions read it with the person's orders). */
+	prediction: boolean;
 	carts: boolean;
 	sends: Set<string>;
 	sendsSince: number;
@@ -36,6 +38,7 @@ export function factNeeds(segments: Segment[], now: number): FactNeeds {
 		eventProperties: false,
 		context: false,
 		orders: false,
+		prediction: false,
 		carts: false,
 		sends: new Set(),
 		sendsSince: now,
@@ -69,6 +72,13 @@ export function factNeeds(segments: Segment[], now: number): FactNeeds {
 			case 'noOrderSinceCart':
 				needs.orders = true;
 				needs.carts = true;
+				return;
+			case 'probabilityActive':
+			case 'expectedOrders':
+			case 'predictedValue':
+			case 'nextOrderPassed':
+				needs.orders = true;
+				needs.prediction = true;
 				return;
 			case 'frequencyCap':
 				needs.sends.add(c.channel);

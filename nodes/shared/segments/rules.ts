@@ -53,6 +53,7 @@ const comparison = z.enum(COMPARISONS);
 const number = () => z.number({ invalid_type_error: 'must be a number', required_error: 'must be a number' });
 const whole = () => number().int('must be a whole number');
 const days = number().min(0, 'must be 0 or more');
+const percent = () => number().min(0, 'must be a percentage from 0 to 100').max(100, 'must be a percentage from 0 to 100');
 const name = z.string().trim().min(1, 'must not be empty');
 
 const propertyFilter = z.object({ path: name, operator: comparison, value: z.string().default('') });
@@ -108,6 +109,17 @@ const condition = z.discriminatedUnion('type', [
 		max: whole().min(0, 'must be 0 or more'),
 		withinHours: number().positive('must be more than 0'),
 	}),
+	// Predictive: read from the latest fit of the BG/NBD and Gamma-Gamma models (Fit Models).
+	z.object({ type: z.literal('probabilityActive'), operator: z.enum(NUMBER_COMPARISONS), percent: percent() }),
+	z.object({
+		type: z.literal('expectedOrders'),
+		days: days.min(1, 'must be at least 1'),
+		operator: z.enum(NUMBER_COMPARISONS),
+		value: number().min(0, 'must be 0 or more'),
+	}),
+	// topPercent: the value is a share of customers, the others compare it with an amount.
+	z.object({ type: z.literal('predictedValue'), operator: z.enum(['topPercent', ...NUMBER_COMPARISONS]), value: number() }),
+	z.object({ type: z.literal('nextOrderPassed'), days }),
 	z.object({
 		type: z.literal('quietHours'),
 		start: whole().min(0, 'must be an hour from 0 to 23').max(23, 'must be an hour from 0 to 23'),
@@ -118,6 +130,9 @@ const condition = z.discriminatedUnion('type', [
 
 export type Condition = z.infer<typeof condition>;
 
+/** The conditions that read the predictive models' latest fit. */
+export const PREDICTIVE_CONDITIONS = ['probabilityActive', 'expectedOrders', 'predictedValue', 'nextOrderPassed'] as const;
+
 /** One condition checked alone: the rule, or each problem with the field it is about. */
 export function parseCondition(input: unknown): { ok: true; condition: Condition } | { ok: false; problems: Array<{ field: string; reason: string }> } {
 	const result = condition.safeParse(input);
@@ -126,6 +141,9 @@ export function parseCondition(input: unknown): { ok: true; condition: Condition
 	}
 	if (result.data.type === 'attribute' && result.data.attribute === 'trait' && !result.data.path) {
 		return { ok: false, problems: [{ field: 'path', reason: 'give the name of the trait, such as plan or company.plan' }] };
+	}
+	if (result.data.type === 'predictedValue' && result.data.operator === 'topPercent' && !(result.data.value > 0 && result.data.value <= 100)) {
+		return { ok: false, problems: [{ field: 'value', reason: 'must be a percentage above 0 and up to 100, such as 20' }] };
 	}
 	return { ok: true, condition: result.data };
 }

@@ -1,5 +1,7 @@
+import { type EventProduct, eventProductOf } from '../catalogue/product';
 import type { AppendResult } from '../events/ingest';
 import type { Consent, TrackedEvent } from '../events/model';
+import { ECOMMERCE_EVENTS } from '../events/vocabulary';
 import { type ConsentStep, logConsentSteps } from './consent-log';
 import { applyCartEvent, CART_EVENTS, newCart, ORDER_CANCELLED, ORDER_EVENT, ORDER_REFUNDED, orderRevenue, type Cart } from './carts';
 import type { Dialect, SqlDriver, SqlValue } from './driver';
@@ -13,6 +15,7 @@ import {
 } from './identity';
 import { insertTouchpoints, type NewTouchpoint } from './attribution';
 import { timeOrderedId } from './ids';
+import { learnProducts } from './products';
 import { CART_COLUMNS, cartValues, type CartRow, toCart } from './rows';
 import { insertRows, json, parsed, selectIn, takeTurns } from './sql';
 
@@ -33,6 +36,12 @@ interface ProfileDelta {
 }
 
 const OPEN = new Set<Cart['status']>(['open', 'emptied']);
+
+/** Event names arrive in the spec's spelling (the event model makes it so). */
+const SPEC_EVENTS = new Set<string>(ECOMMERCE_EVENTS);
+
+/** What the batch's events say about a product, and when the last of them was received. */
+type LearntProduct = EventProduct & { at: string };
 
 /** A refund (of `amount`, else all) or a cancellation of an order. */
 interface Refund {
@@ -85,7 +94,7 @@ export class BatchAppender {
 
 	private readonly dirtyCarts = new Set<string>();
 
-	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as NewTouchpoint[], refunds: [] as Refund[] };
+	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as NewTouchpoint[], refunds: [] as Refund[], products: new Map<string, LearntProduct>() };
 
 	constructor(tx: SqlDriver) {
 		this.tx = tx;
@@ -114,6 +123,7 @@ export class BatchAppender {
 			this.collectDelta(profileId, event);
 			await this.recordCommerce(profileId, event);
 			this.recordTouchpoint(profileId, event);
+			this.recordProducts(event);
 			result.stored.push({ messageId: event.messageId, profileId });
 		}
 		await this.flush();
@@ -361,10 +371,24 @@ export class BatchAppender {
 		});
 	}
 
+	/**
+	 * The products an e-commerce event names (its own product_id or sku, and each of its `products`),
+	 * with what it says of them, for the catalogue; a later event of the batch overrides what it says.
+	 */
+	private recordProducts(event: TrackedEvent): void {
+		if (event.type !== 'track' || !event.event || !SPEC_EVENTS.has(event.event)) return;
+		const { products, currency } = event.properties;
+		const raws = [event.properties, ...(Array.isArray(products) ? (products as Array<Record<string, unknown>>) : [])];
+		for (const raw of raws) {
+			const product = eventProductOf(raw, currency);
+			if (product) this.pending.products.set(product.id, { ...this.pending.products.get(product.id), ...product, at: event.receivedAt });
+		}
+	}
+
 	/** Writes the rows gathered so far, one multi-row statement per table. */
 	private async flush(): Promise<void> {
-		const { profiles, identities, events, conversions, touchpoints, refunds } = this.pending;
-		this.pending = { profiles: [], identities: [], events: [], conversions: [], touchpoints: [], refunds: [] };
+		const { profiles, identities, events, conversions, touchpoints, refunds, products } = this.pending;
+		this.pending = { profiles: [], identities: [], events: [], conversions: [], touchpoints: [], refunds: [], products: new Map() };
 		await insertRows(this.tx, 'INSERT INTO rt_profiles (id, user_id, email, traits, consent, first_seen, last_seen)', profiles);
 		await insertRows(this.tx, 'INSERT INTO rt_identities (kind, value, profile_id, linked_at)', identities, 'ON CONFLICT (kind, value) DO NOTHING');
 		await insertRows(this.tx, EVENTS_INSERT, events);
@@ -388,6 +412,7 @@ export class BatchAppender {
 		// After the orders of the same batch are in: a refund of an order never seen changes nothing.
 		for (const refund of refunds) await this.applyRefund(refund);
 		await insertTouchpoints(this.tx, touchpoints);
+		await learnProducts(this.tx, products.values());
 	}
 
 	/**

@@ -1,3 +1,4 @@
+import { eventProductOf } from '../catalogue/product';
 import type { TrackedEvent } from '../events/model';
 
 export interface CartItem {
@@ -42,15 +43,15 @@ export function orderRevenue(properties: Record<string, unknown>): number | unde
 type RawProduct = Record<string, unknown>;
 
 function toItem(p: RawProduct, quantity?: number): CartItem | undefined {
-	const productId = p.product_id ?? p.sku;
-	if (productId === undefined || productId === null) return undefined;
+	const product = eventProductOf(p);
+	if (!product) return undefined;
 	return {
-		productId: String(productId),
-		...(typeof p.name === 'string' ? { name: p.name } : {}),
-		price: typeof p.price === 'number' ? p.price : 0,
+		productId: product.id,
+		...(product.title !== undefined ? { name: product.title } : {}),
+		price: product.price ?? 0,
 		quantity: quantity ?? (typeof p.quantity === 'number' ? p.quantity : 1),
-		...(typeof p.url === 'string' ? { url: p.url } : {}),
-		...(typeof p.image_url === 'string' ? { imageUrl: p.image_url } : {}),
+		...(product.link !== undefined ? { url: product.link } : {}),
+		...(product.imageLink !== undefined ? { imageUrl: product.imageLink } : {}),
 	};
 }
 

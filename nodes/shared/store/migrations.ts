@@ -212,6 +212,96 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 			`;
 		},
 	},
+	{
+		// Product Catalogue: products by the feed's id (what events carry as product_id), from a feed
+		// import or learnt from tracked events; a full import marks the feed's products it no longer
+		// lists (missing_since) instead of deleting them, so that past events still name a product.
+		version: 7,
+		up: (d) => `
+			CREATE TABLE IF NOT EXISTS rt_products (
+				id TEXT PRIMARY KEY,
+				title TEXT,
+				description TEXT,
+				link TEXT,
+				image_link TEXT,
+				price DOUBLE PRECISION,
+				sale_price DOUBLE PRECISION,
+				currency TEXT,
+				availability TEXT,
+				brand TEXT,
+				google_product_category TEXT,
+				product_type TEXT,
+				item_group_id TEXT,
+				custom_labels ${d === 'postgres' ? 'JSONB' : 'TEXT'} NOT NULL,
+				source TEXT NOT NULL,
+				feed_seen_at TEXT,
+				missing_since TEXT,
+				created_at TEXT NOT NULL,
+				updated_at TEXT NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS rt_products_feed_seen ON rt_products (source, feed_seen_at);
+			`,
+	},
+	{
+		// Recommendations, kept up to date by their Refresh: the products each person viewed and bought
+		// (when first), how many people did each and each pair, views and purchases a day, and
+		// how far in the events the refresh has read. Only the first table is personal.
+		version: 8,
+		up: () => `
+			CREATE TABLE IF NOT EXISTS rt_rec_person_items (
+				profile_id TEXT NOT NULL,
+				kind TEXT NOT NULL,
+				product_id TEXT NOT NULL,
+				first_at TEXT NOT NULL,
+				PRIMARY KEY (profile_id, kind, product_id)
+			);
+			CREATE TABLE IF NOT EXISTS rt_rec_item_counts (
+				kind TEXT NOT NULL,
+				product_id TEXT NOT NULL,
+				people INTEGER NOT NULL,
+				PRIMARY KEY (kind, product_id)
+			);
+			CREATE TABLE IF NOT EXISTS rt_rec_pairs (
+				kind TEXT NOT NULL,
+				product_id TEXT NOT NULL,
+				other_id TEXT NOT NULL,
+				people INTEGER NOT NULL,
+				PRIMARY KEY (kind, product_id, other_id)
+			);
+			CREATE TABLE IF NOT EXISTS rt_rec_daily (
+				kind TEXT NOT NULL,
+				day TEXT NOT NULL,
+				product_id TEXT NOT NULL,
+				events INTEGER NOT NULL,
+				PRIMARY KEY (kind, day, product_id)
+			);
+			CREATE TABLE IF NOT EXISTS rt_rec_state (
+				name TEXT PRIMARY KEY,
+				received_at TEXT NOT NULL
+			);
+			`,
+	},
+	{
+		// Predictive segments: each fit of the BG/NBD and Gamma-Gamma models with its date, the
+		// predicted-value settings and what ranks customers by it; conditions read the latest.
+		version: 9,
+		up: (d) => {
+			const json = d === 'postgres' ? 'JSONB' : 'TEXT';
+			const serial = d === 'postgres' ? 'BIGSERIAL PRIMARY KEY' : 'INTEGER PRIMARY KEY AUTOINCREMENT';
+			return `
+			CREATE TABLE IF NOT EXISTS rt_predictive_fits (
+				id ${serial},
+				fitted_at TEXT NOT NULL,
+				customers INTEGER NOT NULL,
+				bg_nbd ${json} NOT NULL,
+				gamma_gamma ${json} NOT NULL,
+				settings ${json} NOT NULL,
+				ranking ${json} NOT NULL
+			);
+			CREATE INDEX IF NOT EXISTS rt_predictive_fits_time ON rt_predictive_fits (fitted_at);
+			`;
+		},
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

@@ -4,6 +4,7 @@ import type { AppendResult } from '../events/ingest';
 import type { Consent, ConsentPurpose, TrackedEvent } from '../events/model';
 import type { FeedbackEvent } from '../feedback/model';
 import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './abandonment';
+import type { Product, StoredProduct } from '../catalogue/product';
 import { BatchAppender } from './append';
 import type { Cart } from './carts';
 import type { SqlDriver } from './driver';
@@ -13,6 +14,8 @@ import { migrate } from './migrations';
 import { queueAudienceExits } from './audiences';
 import { applyFeedbackIn, type FeedbackOutcome, type FeedbackSettings } from './feedback';
 import { anonymiseConsentLog, type ConsentLogEntry, consentLogOf, logConsentSteps } from './consent-log';
+import { importProducts, type ProductImportCounts, type ProductImportOptions, productsByIds } from './products';
+import { predictionOf } from './predictive';
 import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart, toProfileFields } from './rows';
 import { json, parsed, takeTurns } from './sql';
 
@@ -45,6 +48,8 @@ export interface ProfileExport {
 	/** What the email providers reported: deliveries, opens, clicks, bounces, complaints. */
 	emailEvents: Array<Record<string, unknown>>;
 	unsubscribedCampaigns: Array<Record<string, unknown>>;
+	/** The products the person viewed or bought, as recommendations remember them after the events are purged. */
+	recommendationProducts: Array<Record<string, unknown>>;
 	/** Every change of consent or suppression, and every audience left because of it. */
 	consentLog: ConsentLogEntry[];
 }
@@ -114,6 +119,11 @@ export class RetargetingStore {
 		if (ref.anonymousId) candidates.push({ kind: 'anonymousId', value: ref.anonymousId });
 		const found = await lookupProfileIds(db, candidates);
 		return candidates.map((id) => found.get(identityKey(id))).find((id) => id !== undefined);
+	}
+
+	/** A person's predictive figures under the latest fit; null before the first fit or if they never ordered. */
+	async prediction(profileId: string, now = Date.now()): Promise<Record<string, unknown> | null> {
+		return await predictionOf(this.driver, profileId, now);
 	}
 
 	/** A person's events, oldest first, including what they did while anonymous. */
@@ -227,6 +237,7 @@ export class RetargetingStore {
 			audiences: await rows('rt_audience_members'),
 			emailEvents: await rows('rt_email_events'),
 			unsubscribedCampaigns: await rows('rt_campaign_optouts'),
+			recommendationProducts: await rows('rt_rec_person_items'),
 			consentLog: await consentLogOf(this.driver, profile.id),
 		};
 	}
@@ -265,6 +276,19 @@ export class RetargetingStore {
 	 */
 	async claimDueCarts(rules: AbandonmentRules, now = Date.now()): Promise<DueCart[]> {
 		return await claimCarts(this.driver, rules, await dueCarts(this.driver, rules, now), now);
+	}
+
+	/**
+	 * Upserts a product feed's products by id and, for a full feed, marks the feed's products it no
+	 * longer lists as out of stock (see importProducts).
+	 */
+	async importProducts(products: readonly Product[], options: ProductImportOptions): Promise<ProductImportCounts> {
+		return await importProducts(this.driver, products, options);
+	}
+
+	/** The catalogue's products with these ids, by id; unknown ids are absent. */
+	async productsByIds(ids: string[]): Promise<Map<string, StoredProduct>> {
+		return await productsByIds(this.driver, ids);
 	}
 
 	/** Retention: deletes events received before `before`; returns how many. */

@@ -23,7 +23,11 @@ export const description: INodeProperties[] = [
 	},
 ];
 
-/** The profile, its identities, consent and counters, and its events when asked; free of n8n types so it is tested directly. */
+/**
+ * The profile, its identities, consent and counters, its predictive figures under the latest fit
+ * (null before the first Fit Models, or for someone who never ordered), and its events when asked;
+ * free of n8n types so it is tested directly.
+ */
 export async function getPerson(
 	store: RetargetingStore,
 	lookup: Lookup,
@@ -34,6 +38,7 @@ export async function getPerson(
 	return {
 		found: true,
 		...profile,
+		prediction: await store.prediction(profile.id),
 		...(history.includeHistory ? { history: await store.history(profile.id, history.historyLimit ?? 50) } : {}),
 	};
 }
