@@ -34,8 +34,7 @@ const withinDays = (types: string[], description: string): INodeProperties => ({
 	type: 'number',
 	typeOptions: { minValue: 0 },
 	default: 30,
-	// Recency is the distance to the last order, whatever the window.
-	displayOptions: { ...only(...types), hide: { measure: ['recency'] } },
+	displayOptions: only(...types),
 	description,
 });
 
@@ -328,7 +327,11 @@ export const conditionProperties: INodeProperties[] = [
 		displayOptions: only('nextOrderPassed'),
 		description: 'How long ago the expected next order date must have passed. 0: any time before now.',
 	},
-	withinDays(['rfm', 'score'], 'Orders (frequency, monetary) or events (score) within this many days. 0: all time.'),
+	withinDays(['score'], 'Events within this many days. 0: all time.'),
+	// Recency is the distance to the last order, whatever the window. Hidden for it on the RFM condition
+	// only: n8n reads Measure's default (Recency) on every condition, so a hide on the shared field
+	// would drop the window of the others.
+	{ ...withinDays(['rfm'], 'Orders (frequency, monetary) within this many days. 0: all time.'), displayOptions: { ...only('rfm'), hide: { measure: ['recency'] } } },
 	{
 		displayName: 'Days Without Activity',
 		name: 'days',
