@@ -31,8 +31,34 @@ describe('email templates', () => {
 		expect(block.html).toContain('<a href="https://shop.example/mug?a=1&amp;b=2">Mug &lt;b&gt;</a>');
 		expect(block.html).toContain('<td>sku-9</td>');
 		expect(block.html).not.toContain('javascript:');
-		expect(block.text).toBe('- Mug <b> × 2  €12.50  https://shop.example/mug?a=1&b=2\n- sku-9 × 1  javascript:alert(1)');
+		expect(block.text).toBe('- Mug <b> × 2  €12.50  https://shop.example/mug?a=1&b=2\n- sku-9');
 		expect(productsBlock(undefined, 'EUR')).toEqual({ html: '', text: '' });
+		expect(productsBlock([], 'EUR')).toEqual({ html: '', text: '' });
+	});
+
+	it('shows cart lines as before: no image, with their quantity', () => {
+		const cart = [{ productId: 'mug', name: 'Mug', price: 12.5, quantity: 2, url: 'https://shop.example/mug', imageUrl: 'https://shop.example/mug.jpg' }];
+		expect(productsBlock(cart, 'EUR').html).toBe(
+			'<table role="presentation" cellpadding="6" style="border-collapse:collapse"><tr><td><a href="https://shop.example/mug">Mug</a></td><td>× 2</td><td style="text-align:right">€12.50</td></tr></table>',
+		);
+	});
+
+	it('shows recommended products with their image, linked, sized and described; no quantity; only http(s) images', () => {
+		// As Product Catalogue → Add to Items writes them.
+		const recommended = [
+			{ productId: 'tea', name: 'Tea "Earl" <Grey>', url: 'https://shop.example/tea', imageUrl: 'https://cdn.example/tea.jpg?w=200&h=200', price: 7.5, currency: 'GBP', strategy: 'itemToItem' },
+			{ productId: 'pot', name: 'Pot', url: null, imageUrl: 'javascript:alert(1)', price: null, currency: null, strategy: 'popular' },
+		];
+		const block = productsBlock(recommended, 'EUR', { images: true });
+		expect(block.html).toBe(
+			'<table role="presentation" cellpadding="6" style="border-collapse:collapse">' +
+				'<tr><td><a href="https://shop.example/tea"><img src="https://cdn.example/tea.jpg?w=200&amp;h=200" width="96" height="96" alt="Tea &quot;Earl&quot; &lt;Grey&gt;" style="display:block;border:0;object-fit:contain"></a></td>' +
+				'<td><a href="https://shop.example/tea">Tea &quot;Earl&quot; &lt;Grey&gt;</a></td><td style="text-align:right">£7.50</td></tr>' +
+				'<tr><td>Pot</td><td style="text-align:right"></td></tr>' +
+				'</table>',
+		);
+		expect(block.html).not.toContain('×');
+		expect(block.text).toBe('- Tea "Earl" <Grey>  £7.50  https://shop.example/tea\n- Pot');
 	});
 
 	it('tags links with utm fields and a click id, keeping what the link already has', () => {

@@ -289,7 +289,7 @@ function render(input: EmailInput, profile: ProfileFields, settings: EmailSettin
 	};
 	const blocks = {
 		cart_items: productsBlock(pathValue(values, settings.fields.cartItems), currency),
-		recommendations: productsBlock(pathValue(values, settings.fields.recommendations), currency),
+		recommendations: productsBlock(pathValue(values, settings.fields.recommendations), currency, { images: true }),
 	};
 	const subject = renderTemplate(content.subject, all, 'text', blocks);
 	const html = renderTemplate(content.html, all, 'html', blocks);

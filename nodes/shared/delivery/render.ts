@@ -4,12 +4,13 @@ import { pathValue } from '../segments/evaluate';
 /** What a message template can use: the item's fields, plus the values ESP Send computes. */
 export type TemplateValues = Record<string, unknown>;
 
-/** A cart line as the Segment spec and the store name its fields. */
-interface CartLine {
+/** A cart line as the Segment spec and the store name its fields, or a recommended product. */
+interface ProductLine {
 	name?: unknown;
 	productId?: unknown;
 	product_id?: unknown;
 	price?: unknown;
+	currency?: unknown;
 	quantity?: unknown;
 	url?: unknown;
 	imageUrl?: unknown;
@@ -17,6 +18,7 @@ interface CartLine {
 }
 
 const money = (value: unknown, currency: string) => {
+	if (value === null || value === undefined || value === '') return '';
 	const n = Number(value);
 	if (!Number.isFinite(n)) return '';
 	try {
@@ -26,24 +28,41 @@ const money = (value: unknown, currency: string) => {
 	}
 };
 
-/** The items of a cart (or recommended products) as an HTML table and as plain-text lines. */
-export function productsBlock(lines: unknown, currency: string): { html: string; text: string } {
-	const list = (Array.isArray(lines) ? lines : []).filter((line): line is CartLine => !!line && typeof line === 'object');
+/** A web link from item data, else '': a javascript: or data: URL must never reach an href or src. */
+const webUrl = (value: unknown) => (typeof value === 'string' && /^https?:\/\//i.test(value) ? value : '');
+
+/** Product images in emails: a fixed box, so that the layout holds before the images load (or when they are blocked). */
+const IMAGE_SIZE = 96;
+
+/**
+ * The items of a cart (or recommended products) as an HTML table and as plain-text lines. With
+ * `images`, each line with an http(s) image shows it, linked like the name; a line without a
+ * quantity (a recommended product) shows none.
+ */
+export function productsBlock(lines: unknown, currency: string, options: { images?: boolean } = {}): { html: string; text: string } {
+	const list = (Array.isArray(lines) ? lines : []).filter((line): line is ProductLine => !!line && typeof line === 'object');
 	if (list.length === 0) return { html: '', text: '' };
 	const rows = list.map((line) => {
 		const name = String(line.name ?? line.productId ?? line.product_id ?? '');
-		const quantity = Number(line.quantity ?? 1) || 1;
-		return { name, quantity, price: money(line.price, currency), url: typeof line.url === 'string' ? line.url : '' };
+		const quantity = line.quantity === undefined || line.quantity === null ? undefined : Number(line.quantity) || 1;
+		const lineCurrency = typeof line.currency === 'string' && line.currency ? line.currency : currency;
+		return { name, quantity, price: money(line.price, lineCurrency), url: webUrl(line.url), image: options.images ? webUrl(line.imageUrl ?? line.image_url) : '' };
 	});
+	const linked = (url: string, inner: string) => (url ? `<a href="${escapeHtml(url)}">${inner}</a>` : inner);
 	const html = [
 		'<table role="presentation" cellpadding="6" style="border-collapse:collapse">',
 		...rows.map((r) => {
-			const name = r.url && /^https?:\/\//i.test(r.url) ? `<a href="${escapeHtml(r.url)}">${escapeHtml(r.name)}</a>` : escapeHtml(r.name);
-			return `<tr><td>${name}</td><td>× ${r.quantity}</td><td style="text-align:right">${escapeHtml(r.price)}</td></tr>`;
+			const image = r.image
+				? `<td>${linked(r.url, `<img src="${escapeHtml(r.image)}" width="${IMAGE_SIZE}" height="${IMAGE_SIZE}" alt="${escapeHtml(r.name)}" style="display:block;border:0;object-fit:contain">`)}</td>`
+				: '';
+			const quantity = r.quantity === undefined ? '' : `<td>× ${r.quantity}</td>`;
+			return `<tr>${image}<td>${linked(r.url, escapeHtml(r.name))}</td>${quantity}<td style="text-align:right">${escapeHtml(r.price)}</td></tr>`;
 		}),
 		'</table>',
 	].join('');
-	const text = rows.map((r) => `- ${r.name} × ${r.quantity}${r.price ? `  ${r.price}` : ''}${r.url ? `  ${r.url}` : ''}`).join('\n');
+	const text = rows
+		.map((r) => `- ${r.name}${r.quantity === undefined ? '' : ` × ${r.quantity}`}${r.price ? `  ${r.price}` : ''}${r.url ? `  ${r.url}` : ''}`)
+		.join('\n');
 	return { html, text };
 }
 
