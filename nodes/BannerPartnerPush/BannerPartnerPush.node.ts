@@ -14,6 +14,16 @@ import {
 
 import { type AudiencePartner, bodyTemplateProblem, genericPartner, type GenericPartnerOptions, PARTNERS, type PartnerName } from '../shared/audiences/partners';
 import { runConsentCascade } from '../shared/audiences/cascade';
+import {
+	createLookalike,
+	type LookalikePartnerName,
+	type LookalikeSpec,
+	lookalikeCountry,
+	lookalikeProblem,
+	SEED_MINIMUM,
+	TIKTOK_PLACEMENTS,
+	type TikTokLookalikeSpec,
+} from '../shared/audiences/lookalike';
 import { pushAudience, type PushOperation } from '../shared/audiences/push';
 import { authenticatedCall } from '../shared/authenticatedCall';
 import type { HttpCall } from '../shared/http';
@@ -131,6 +141,232 @@ async function consentCascade(ctx: IExecuteFunctions, partnerName: PartnerName |
 	return [outcomes.map((o) => ({ json: { partner: partnerName, ...o } as IDataObject, pairedItem: { item: 0 } }))];
 }
 
+/** The operations; Create Lookalike is offered only where the partner has an API for it. */
+const operationOptions = [
+	{ name: 'Add to Audience', value: 'add', action: 'Add people to an audience', description: 'People with ad consent join the audience' },
+	{
+		name: 'Consent Cascade',
+		value: 'consentCascade',
+		action: 'Remove people who withdrew consent from every audience',
+		description:
+			'Takes no items: removes everyone who withdrew ad consent, was suppressed or erased from every audience of this partner the store saw them added to, and records it in the consent log. Run it on a schedule (the ready-made consent-cascade workflow does).',
+	},
+	{
+		name: 'Create Lookalike',
+		value: 'createLookalike',
+		action: 'Create a lookalike audience',
+		description: 'The partner builds a new audience of people like those this node put in a seed audience, for example your best customers. One lookalike an item.',
+	},
+	{ name: 'Remove Converters (Burn)', value: 'burn', action: 'Remove buyers from every audience', description: 'Remove each person from every audience of this partner they were added to, for example after Order Completed' },
+	{ name: 'Remove From Audience', value: 'remove', action: 'Remove people from an audience' },
+	{
+		name: 'Sync Audience',
+		value: 'sync',
+		action: 'Make an audience match the items',
+		description: 'The items are the whole audience: add only who is not in yet, remove who is no longer among them or withdrew consent; an unchanged audience makes no call',
+	},
+];
+
+const operationProperty: INodeProperties = {
+	displayName: 'Operation',
+	name: 'operation',
+	type: 'options',
+	noDataExpression: true,
+	options: operationOptions,
+	default: 'add',
+};
+
+const lookalikeOnly = (partner?: LookalikePartnerName) => ({ show: { operation: ['createLookalike'], ...(partner ? { partner: [partner] } : {}) } });
+
+/** Create Lookalike's settings; read for each item, so expressions may give one lookalike an item. */
+const lookalikeProperties: INodeProperties[] = [
+	{
+		displayName: 'Ad Account ID',
+		name: 'adAccountId',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: '1234567890',
+		displayOptions: lookalikeOnly('meta'),
+		description: 'The Meta ad account that owns the seed audience, as Ads Manager shows it (with or without act_)',
+	},
+	{
+		displayName: 'Seed Audience ID',
+		name: 'seedAudienceId',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: '23851234567890123',
+		displayOptions: lookalikeOnly(),
+		description: `The audience this node filled with the people to look like, for example your best customers (Meta custom audience ID, TikTok audience ID). It needs at least ${SEED_MINIMUM.meta.people} people this node added.`,
+	},
+	{
+		displayName: 'Lookalike Name',
+		name: 'lookalikeName',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'Best customers lookalike FR 1%',
+		displayOptions: lookalikeOnly(),
+		description: "The new audience's name in the partner's audience manager (TikTok: at most 128 characters)",
+	},
+	{
+		displayName: 'Size (%)',
+		name: 'lookalikePercent',
+		type: 'number',
+		typeOptions: { minValue: 1, maxValue: 20, numberPrecision: 0 },
+		default: 1,
+		displayOptions: lookalikeOnly('meta'),
+		description: "The share of the country's Meta users who are most like the seed: 1 is the closest match, 20 the broadest reach",
+	},
+	{
+		displayName: 'Country',
+		name: 'lookalikeCountry',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: 'FR',
+		displayOptions: lookalikeOnly('meta'),
+		description: "Where the new audience's people live: a two-letter country code, such as FR or US",
+	},
+	{
+		displayName: 'Size',
+		name: 'lookalikeSize',
+		type: 'options',
+		options: [
+			{ name: 'Balanced', value: 'BALANCED', description: 'Between the two' },
+			{ name: 'Broad', value: 'BROAD', description: 'The most people, less alike' },
+			{ name: 'Narrow', value: 'NARROW', description: 'The fewest people, the most alike' },
+		],
+		default: 'BALANCED',
+		displayOptions: lookalikeOnly('tiktok'),
+	},
+	{
+		displayName: 'Location IDs',
+		name: 'lookalikeLocationIds',
+		type: 'string',
+		default: '',
+		required: true,
+		placeholder: '6252001',
+		displayOptions: lookalikeOnly('tiktok'),
+		description: "Where the new audience's people live: TikTok location IDs, separated by commas (6252001 is the United States)",
+	},
+	{
+		displayName: 'Lookalike Options',
+		name: 'lookalikeOptions',
+		type: 'collection',
+		placeholder: 'Add option',
+		default: {},
+		displayOptions: lookalikeOnly(),
+		options: [
+			{
+				displayName: 'Include Seed',
+				name: 'includeSource',
+				type: 'boolean',
+				default: false,
+				displayOptions: { show: { '/partner': ['tiktok'] } },
+				description: "Whether the seed's own people are in the new audience too",
+			},
+			{
+				displayName: 'Mobile OS',
+				name: 'mobileOs',
+				type: 'options',
+				options: [
+					{ name: 'All', value: 'ALL' },
+					{ name: 'Android', value: 'ANDROID' },
+					{ name: 'iOS', value: 'IOS' },
+				],
+				default: 'ALL',
+				displayOptions: { show: { '/partner': ['tiktok'] } },
+			},
+			{
+				displayName: 'Placements',
+				name: 'placements',
+				type: 'multiOptions',
+				options: TIKTOK_PLACEMENTS.map((p) => ({ name: p, value: p })),
+				default: ['TikTok'],
+				displayOptions: { show: { '/partner': ['tiktok'] } },
+				description: 'The apps the new audience is used in',
+			},
+			{
+				displayName: 'Starting Size (%)',
+				name: 'startingPercent',
+				type: 'number',
+				typeOptions: { minValue: 0, maxValue: 19, numberPrecision: 0 },
+				default: 0,
+				displayOptions: { show: { '/partner': ['meta'] } },
+				description: 'With Size, a bracket: 1 and 2 give the people from 1% to 2%, next to a 1% lookalike without overlap. 0: from the closest.',
+			},
+		],
+	},
+];
+
+/** The item's lookalike settings, as the partner takes them. */
+function lookalikeSpecOf(ctx: IExecuteFunctions, partner: LookalikePartnerName, i: number): LookalikeSpec {
+	const text = (name: string) => String(ctx.getNodeParameter(name, i, '') ?? '').trim();
+	const extra = ctx.getNodeParameter('lookalikeOptions', i, {}) as IDataObject;
+	const common = { seedAudienceId: text('seedAudienceId'), name: text('lookalikeName') };
+	return partner === 'meta'
+		? {
+				partner,
+				...common,
+				accountId: text('adAccountId'),
+				percent: Number(ctx.getNodeParameter('lookalikePercent', i, 1)),
+				startingPercent: Number(extra.startingPercent ?? 0) || undefined,
+				country: lookalikeCountry(text('lookalikeCountry')),
+			}
+		: {
+				partner,
+				...common,
+				accountId: text('accountId'),
+				audienceSize: ctx.getNodeParameter('lookalikeSize', i, 'BALANCED') as TikTokLookalikeSpec['audienceSize'],
+				locationIds: text('lookalikeLocationIds').split(',').map((id) => id.trim()).filter(Boolean),
+				includeSource: extra.includeSource === true,
+				mobileOs: (extra.mobileOs as TikTokLookalikeSpec['mobileOs'] | undefined) ?? 'ALL',
+				placements: (extra.placements as TikTokLookalikeSpec['placements'] | undefined) ?? ['TikTok'],
+			};
+}
+
+/**
+ * Create Lookalike: one lookalike an item. A seed too small, or the partner's refusal, fails that
+ * item with the reason (or, continuing on fail, leaves it with `error`); a refused token stops the run.
+ */
+async function createLookalikes(ctx: IExecuteFunctions, partnerName: PartnerName | 'http', items: INodeExecutionData[]): Promise<INodeExecutionData[][]> {
+	if (partnerName !== 'meta' && partnerName !== 'tiktok') {
+		throw new NodeOperationError(ctx.getNode(), `Operation: Create Lookalike is offered for Meta and TikTok only, not ${partnerName}`, { description: 'The docs of Banner Partner Push say why the other partners have no lookalike API.' });
+	}
+	const http = await partnerCall(ctx, partnerName);
+	const store = await storeFor(ctx);
+	const out: INodeExecutionData[] = [];
+	for (let i = 0; i < items.length; i++) {
+		const spec = lookalikeSpecOf(ctx, partnerName, i);
+		const problem = lookalikeProblem(spec);
+		if (problem) {
+			const message = `${problem.field}: ${problem.reason}`;
+			if (!ctx.continueOnFail()) throw new NodeOperationError(ctx.getNode(), message, { itemIndex: i });
+			out.push({ json: { partner: partnerName, status: 'notSent', error: message }, pairedItem: { item: i } });
+			continue;
+		}
+		let outcome;
+		try {
+			outcome = await createLookalike(store.driver, http, spec);
+		} catch (error) {
+			throw new NodeOperationError(ctx.getNode(), (error as Error).message, { itemIndex: i, description: 'Lookalikes made for earlier items are kept. A refused token: fix the credential, then run again.' });
+		}
+		if (outcome.status !== 'created' && !ctx.continueOnFail()) {
+			const description =
+				outcome.status === 'notSent'
+					? 'Fill the seed with more people (Add to Audience or Sync Audience) before asking for a lookalike.'
+					: "The partner's reason is above. If it did not answer, look in its audience manager before running again: the lookalike may have been made.";
+			throw new NodeOperationError(ctx.getNode(), outcome.reason ?? outcome.status, { itemIndex: i, description });
+		}
+		const json = { ...outcome } as unknown as IDataObject;
+		if (outcome.status !== 'created') json.error = outcome.reason;
+		out.push({ json, pairedItem: { item: i } });
+	}
+	return [out];
+}
+
 /** Items read and pushed together: a sync must see the whole audience, so it reads every item at once. */
 const BATCH = 25_000;
 
@@ -142,7 +378,7 @@ export class BannerPartnerPush implements INodeType {
 		group: ['output'],
 		version: 1,
 		subtitle: '={{$parameter["operation"] + " · " + $parameter["partner"]}}',
-		description: 'Add people to, or remove them from, ad audiences at Criteo, Meta, Google, LinkedIn, TikTok or any HTTP partner, with hashed identifiers and ad consent checked',
+		description: 'Add people to, or remove them from, ad audiences at Criteo, Meta, Google, LinkedIn, TikTok or any HTTP partner, with hashed identifiers and ad consent checked; create lookalikes at Meta and TikTok',
 		defaults: { name: 'Banner Partner Push' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -178,31 +414,9 @@ export class BannerPartnerPush implements INodeType {
 				],
 				default: 'meta',
 			},
-			{
-				displayName: 'Operation',
-				name: 'operation',
-				type: 'options',
-				noDataExpression: true,
-				options: [
-					{ name: 'Add to Audience', value: 'add', action: 'Add people to an audience', description: 'People with ad consent join the audience' },
-					{
-						name: 'Consent Cascade',
-						value: 'consentCascade',
-						action: 'Remove people who withdrew consent from every audience',
-						description:
-							'Takes no items: removes everyone who withdrew ad consent, was suppressed or erased from every audience of this partner the store saw them added to, and records it in the consent log. Run it on a schedule (the ready-made consent-cascade workflow does).',
-					},
-					{ name: 'Remove Converters (Burn)', value: 'burn', action: 'Remove buyers from every audience', description: 'Remove each person from every audience of this partner they were added to, for example after Order Completed' },
-					{ name: 'Remove From Audience', value: 'remove', action: 'Remove people from an audience' },
-					{
-						name: 'Sync Audience',
-						value: 'sync',
-						action: 'Make an audience match the items',
-						description: 'The items are the whole audience: add only who is not in yet, remove who is no longer among them or withdrew consent; an unchanged audience makes no call',
-					},
-				],
-				default: 'add',
-			},
+			// Only Meta and TikTok create lookalikes by API: the other partners get the list without it.
+			{ ...operationProperty, displayOptions: { show: { partner: ['meta', 'tiktok'] } } },
+			{ ...operationProperty, options: operationOptions.filter((o) => o.value !== 'createLookalike'), displayOptions: { hide: { partner: ['meta', 'tiktok'] } } },
 			{
 				displayName: 'Audience ID',
 				name: 'audienceId',
@@ -210,7 +424,7 @@ export class BannerPartnerPush implements INodeType {
 				default: '',
 				required: true,
 				placeholder: '23851234567890123',
-				displayOptions: { hide: { operation: ['burn', 'consentCascade'] } },
+				displayOptions: { hide: { operation: ['burn', 'consentCascade', 'createLookalike'] } },
 				description: "The partner's audience: Meta custom audience ID, Google user list (product destination) ID, Criteo audience segment ID, LinkedIn DMP segment ID, TikTok audience ID",
 			},
 			{
@@ -222,8 +436,9 @@ export class BannerPartnerPush implements INodeType {
 				displayOptions: { show: { partner: ['google', 'tiktok'] } },
 				description: 'Google: the Google Ads customer ID that owns the list (digits only). TikTok: the advertiser ID.',
 			},
+			...lookalikeProperties,
 			...httpPartnerProperties,
-			...personProperties.map((p) => ({ ...p, displayOptions: { hide: { operation: ['consentCascade'] } } })),
+			...personProperties.map((p) => ({ ...p, displayOptions: { hide: { operation: ['consentCascade', 'createLookalike'] } } })),
 			{
 				displayName: 'People per Run',
 				name: 'cascadeLimit',
@@ -239,6 +454,7 @@ export class BannerPartnerPush implements INodeType {
 				type: 'collection',
 				placeholder: 'Add option',
 				default: {},
+				displayOptions: { hide: { operation: ['createLookalike'] } },
 				options: [
 					{
 						displayName: 'Default Country Calling Code',
@@ -281,11 +497,12 @@ export class BannerPartnerPush implements INodeType {
 	async execute(this: IExecuteFunctions): Promise<INodeExecutionData[][]> {
 		const items = this.getInputData();
 		const partnerName = this.getNodeParameter('partner', 0) as PartnerName | 'http';
-		const operation = this.getNodeParameter('operation', 0) as PushOperation | 'consentCascade';
+		const operation = this.getNodeParameter('operation', 0) as PushOperation | 'consentCascade' | 'createLookalike';
 		const options = this.getNodeParameter('options', 0, {}) as IDataObject;
 		// An expression may give nothing: that is an empty ID, not the text "undefined".
 		const text = (name: string) => String(this.getNodeParameter(name, 0, '') ?? '').trim();
 		if (operation === 'consentCascade') return await consentCascade(this, partnerName, options);
+		if (operation === 'createLookalike') return await createLookalikes(this, partnerName, items);
 		const audienceId = operation === 'burn' ? '' : text('audienceId');
 		if (operation !== 'burn' && !audienceId) throw new NodeOperationError(this.getNode(), 'Audience ID: must not be empty', { description: "Set the partner's ID of the audience to change." });
 		const accountId = partnerName === 'google' || partnerName === 'tiktok' ? text('accountId') : undefined;

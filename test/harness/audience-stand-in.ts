@@ -16,6 +16,8 @@ export class AudienceStandIn extends StandIn {
 	readonly requests: Array<{ method: string; url: string; count: number; body: unknown }> = [];
 	/** Members by audience ID: the hashed email (Meta: the whole row's first column). */
 	readonly audiences = new Map<string, Set<string>>();
+	/** Lookalike audiences created, by their new ID: the request's body, and what makes one a duplicate (Meta). */
+	readonly lookalikes = new Map<string, { body: Record<string, unknown>; key: string }>();
 	readonly refuse = new Set<string>();
 	/** The access token the partner takes now; `expireToken()` replaces it, as when a token expires. */
 	token = 'partner-token';
@@ -50,6 +52,11 @@ export class AudienceStandIn extends StandIn {
 		const path = url.split('?')[0];
 		if (method === 'POST' && path === '/oauth2/token') return this.tokenGrant(headers, raw);
 		const b = (body ?? {}) as Record<string, unknown>;
+		const lookalike = this.lookalike(method, path, headers, b);
+		if (lookalike) {
+			this.requests.push({ method, url, count: 0, body });
+			return lookalike;
+		}
 		let change: { audienceId: string; add: boolean; ids: string[] } | undefined;
 		let limit = 0;
 		switch (this.partner) {
@@ -153,6 +160,66 @@ export class AudienceStandIn extends StandIn {
 			default:
 				return { status: 200, body: { data: { type: 'ContactlistAmendment', attributes: { nbValidIdentifiers: count, nbInvalidIdentifiers: 0 } } } };
 		}
+	}
+
+	/**
+	 * Lookalike creation (REFERENCE-2.md, D), checked field by field. The partner refuses a seed
+	 * it holds fewer than 100 people of (in the stand-in's words); Meta also a lookalike that
+	 * already exists with the same seed, country and size (#2654).
+	 */
+	private lookalike(method: string, path: string, headers: IncomingHttpHeaders, b: Record<string, unknown>): StandInAnswer | undefined {
+		const metaPath = this.partner === 'meta' && method === 'POST' && /^\/act_\d+\/customaudiences$/.test(path);
+		const tiktokPath = this.partner === 'tiktok' && method === 'POST' && path === '/open_api/v1.3/dmp/custom_audience/lookalike/create/';
+		if (!metaPath && !tiktokPath) return undefined;
+		const problems: string[] = [];
+		let seed = '';
+		let key = '';
+		if (metaPath) {
+			if (typeof b.name !== 'string' || !b.name) problems.push('name: a string required');
+			if (b.subtype !== 'LOOKALIKE') problems.push('subtype: LOOKALIKE expected');
+			if (typeof b.origin_audience_id !== 'string' || !b.origin_audience_id) problems.push('origin_audience_id: a string required');
+			let spec: Record<string, unknown> = {};
+			if (typeof b.lookalike_spec !== 'string') problems.push('lookalike_spec: a JSON-encoded string expected');
+			else spec = JSON.parse(b.lookalike_spec) as Record<string, unknown>;
+			const step = (v: unknown) => typeof v === 'number' && Math.abs(v * 100 - Math.round(v * 100)) < 1e-9;
+			const { ratio, starting_ratio: starting, country } = spec;
+			if (!step(ratio) || (ratio as number) < 0.01 || (ratio as number) > 0.2) problems.push(`lookalike_spec.ratio: 0.01 to 0.20 in steps of 0.01 (got ${String(ratio)})`);
+			if (starting !== undefined && (!step(starting) || (starting as number) < 0 || (starting as number) >= (ratio as number))) problems.push('lookalike_spec.starting_ratio: in steps of 0.01, below ratio');
+			if (spec.type !== undefined) problems.push('lookalike_spec.type: sent with ratio, Meta ignores the ratio');
+			if (typeof country !== 'string' || !/^[A-Z]{2}$/.test(country)) problems.push('lookalike_spec.country: ISO 3166-1 alpha-2 expected');
+			const unknown = Object.keys(spec).filter((k) => !['ratio', 'starting_ratio', 'country', 'type'].includes(k));
+			if (unknown.length) problems.push(`lookalike_spec: unknown ${unknown.join(', ')}`);
+			seed = String(b.origin_audience_id);
+			key = JSON.stringify([seed, country, ratio, starting]);
+		} else {
+			const spec = (b.lookalike_spec ?? {}) as Record<string, unknown>;
+			const strings = (v: unknown, allowed?: readonly string[]) => Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string' && (!allowed || allowed.includes(x)));
+			if (typeof b.advertiser_id !== 'string' || !b.advertiser_id) problems.push('advertiser_id: a string required');
+			if (typeof b.custom_audience_name !== 'string' || !b.custom_audience_name || Array.from(b.custom_audience_name).length > 128) problems.push('custom_audience_name: 1 to 128 characters');
+			if (typeof spec.source_audience_id !== 'string' || !spec.source_audience_id) problems.push('lookalike_spec.source_audience_id: a string required');
+			if (!['NARROW', 'BALANCED', 'BROAD'].includes(String(spec.audience_size))) problems.push('lookalike_spec.audience_size: NARROW, BALANCED or BROAD');
+			if (!strings(spec.location_ids) || (spec.location_ids as string[]).some((id) => !/^\d+$/.test(id))) problems.push('lookalike_spec.location_ids: location ID strings');
+			if (typeof spec.include_source !== 'boolean') problems.push('lookalike_spec.include_source: a boolean');
+			if (!['ALL', 'ANDROID', 'IOS'].includes(String(spec.mobile_os))) problems.push('lookalike_spec.mobile_os: ALL, ANDROID or IOS');
+			if (!strings(spec.placements, ['TikTok', 'TopBuzz & BuzzVideo', 'Pangle'])) problems.push('lookalike_spec.placements: TikTok, TopBuzz & BuzzVideo or Pangle');
+			seed = String(spec.source_audience_id);
+		}
+		this.shapeErrors.push(...problems);
+		if (!this.authorised(headers)) return this.refusal(401, 'Invalid access token');
+		const fail = this.forcedFailure();
+		if (fail) return { ...this.refusal(fail.status, fail.status === 429 ? 'Too many calls' : 'Internal error'), ...(fail.headers ? { headers: fail.headers } : {}) };
+		if (problems.length) return this.refusal(400, problems[0]);
+		if (this.members(seed).size < 100) {
+			return metaPath
+				? { status: 400, body: { error: { message: 'Invalid parameter', code: 100, error_user_msg: 'The source audience is too small: it needs at least 100 people from one country.' } } }
+				: { status: 200, body: { code: 40002, message: 'The size of source audience should be no less than 100.' } };
+		}
+		if (metaPath && [...this.lookalikes.values()].some((l) => l.key === key)) {
+			return { status: 400, body: { error: { message: 'Invalid parameter', code: 2654, error_subcode: 1713007, error_user_msg: 'A lookalike audience with this source, country and size already exists.' } } };
+		}
+		const id = `${this.partner === 'meta' ? '2385' : '7'}${String(this.lookalikes.size + 1).padStart(6, '0')}`;
+		this.lookalikes.set(id, { body: b, key });
+		return metaPath ? { status: 200, body: { id } } : { status: 200, body: { code: 0, message: 'OK', request_id: `req-${id}`, data: { custom_audience_id: id } } };
 	}
 
 	/** The current token stops working; the token endpoint hands out the new one. */

@@ -65,8 +65,19 @@ export async function profilesById(db: SqlDriver, ids: string[]): Promise<Map<st
 	return new Map(rows.map((r) => [r.id, toProfileFields(r)]));
 }
 
-/** Sends a batch, then again while the answer may pass later, waiting as the partner asks or twice as long each time. */
-export async function send(http: HttpCall, partner: AudiencePartner, call: HttpRequest, count: number, policy: RetryPolicy): Promise<{ results: CallResult[]; calls: number }> {
+/**
+ * Sends a batch, then again while the answer may pass later, waiting as the partner asks or twice as
+ * long each time. Gives the last answer too. `resendUnanswered: false` is for a call that creates
+ * something: without an answer it may have been made, and a second try could make it twice.
+ */
+export async function send(
+	http: HttpCall,
+	partner: Pick<AudiencePartner, 'name' | 'results'>,
+	call: HttpRequest,
+	count: number,
+	policy: RetryPolicy,
+	resendUnanswered = true,
+): Promise<{ results: CallResult[]; calls: number; answer: HttpAnswer }> {
 	for (let attempt = 1; ; attempt++) {
 		let answer: HttpAnswer;
 		try {
@@ -74,14 +85,14 @@ export async function send(http: HttpCall, partner: AudiencePartner, call: HttpR
 		} catch (error) {
 			// No answer: adding or removing someone twice changes nothing, so trying again is safe.
 			answer = { status: 503, headers: {}, body: { message: (error as Error).message } };
-			if (attempt >= policy.attempts) return { results: new Array<CallResult>(count).fill({ ok: false, retryable: true, reason: `${partner.name} did not answer: ${(error as Error).message}` }), calls: attempt };
+			if (attempt >= policy.attempts || !resendUnanswered) return { results: new Array<CallResult>(count).fill({ ok: false, retryable: true, reason: `${partner.name} did not answer: ${(error as Error).message}` }), calls: attempt, answer };
 		}
 		const results = partner.results(answer, count);
 		const again = results.filter((r): r is Extract<CallResult, { ok: false }> => !r.ok && r.retryable);
-		if (again.length === 0 || again.length < results.length || attempt >= policy.attempts) return { results, calls: attempt };
+		if (again.length === 0 || again.length < results.length || attempt >= policy.attempts) return { results, calls: attempt, answer };
 		const asked = Math.max(0, ...again.map((r) => r.retryAfterMs ?? 0));
 		const wait = waitBeforeRetry(policy, attempt, asked);
-		if (wait === undefined) return { results: results.map((r) => (r.ok ? r : { ...r, reason: askedToWaitTooLong(r.reason, asked) })), calls: attempt };
+		if (wait === undefined) return { results: results.map((r) => (r.ok ? r : { ...r, reason: askedToWaitTooLong(r.reason, asked) })), calls: attempt, answer };
 		await sleep(wait);
 	}
 }
