@@ -7,6 +7,7 @@ import {
 } from 'n8n-workflow';
 
 import { checkPostgresStore, storeProperties } from '../shared/parameters/storeParameters';
+import * as account from './actions/account/Account.resource';
 import * as feedback from './actions/feedback/Feedback.resource';
 import * as person from './actions/person/Person.resource';
 import * as prediction from './actions/prediction/Prediction.resource';
@@ -22,7 +23,7 @@ export class RetargetingProfile implements INodeType {
 		group: ['transform'],
 		version: 1,
 		subtitle: '={{$parameter["operation"]}}',
-		description: 'Get, update, merge, suppress, export or erase a person in the retargeting store, fit its predictive models, or purge its old data',
+		description: 'Get, update, merge, suppress, export or erase a person in the retargeting store, get a company and its people, fit its predictive models, or purge its old data',
 		defaults: { name: 'Retargeting Profile' },
 		usableAsTool: true,
 		inputs: [NodeConnectionTypes.Main],
@@ -43,6 +44,7 @@ export class RetargetingProfile implements INodeType {
 				type: 'options',
 				noDataExpression: true,
 				options: [
+					{ name: 'Account (B2B)', value: 'account', description: 'A company of the group calls, with its traits and people' },
 					{ name: 'Email Feedback', value: 'feedback', description: 'Bounce and complaint reports that come back by email, for plain SMTP' },
 					{ name: 'Person', value: 'person', description: 'A profile: IDs, traits, consent, counters and history' },
 					{ name: 'Prediction', value: 'prediction', description: 'The predictive models of who still buys and what they will spend' },
@@ -57,6 +59,8 @@ export class RetargetingProfile implements INodeType {
 			store.operationProperty,
 			feedback.operationProperty,
 			prediction.operationProperty,
+			account.operationProperty,
+			...account.description,
 			...prediction.description,
 			...feedback.description,
 			...store.description,

@@ -66,6 +66,6 @@ describe('Retargeting Profile operations', () => {
 			suppressedReason: 'complaint',
 		});
 		const exported = await exportPerson(store, { by: 'email', value: 'kim@example.com' });
-		expect(Object.keys(exported).sort()).toEqual(['audiences', 'campaigns', 'carts', 'consentLog', 'conversions', 'emailEvents', 'events', 'found', 'profile', 'recommendationProducts', 'sends', 'touchpoints', 'unsubscribedCampaigns']);
+		expect(Object.keys(exported).sort()).toEqual(['accounts', 'audiences', 'campaigns', 'carts', 'consentLog', 'conversions', 'emailEvents', 'events', 'found', 'profile', 'recommendationProducts', 'sends', 'touchpoints', 'unsubscribedCampaigns']);
 	});
 });

@@ -3,7 +3,7 @@ import { localHour } from '../../nodes/shared/segments/time-zones';
 import type { CartFact, EventFact, PersonFacts } from '../../nodes/shared/segments/facts';
 import { holdoutPlace, inHoldout } from '../../nodes/shared/segments/holdout';
 import { factNeeds } from '../../nodes/shared/segments/needs';
-import { type Condition, type PropertyFilter, parseSegments, parseWeights } from '../../nodes/shared/segments/rules';
+import { type Condition, type PropertyFilter, parseCriteria, parseSegments, parseWeights } from '../../nodes/shared/segments/rules';
 import { segmentsFromParameter } from '../../nodes/shared/parameters/segmentParameters';
 
 const NOW = Date.parse('2026-11-23T12:00:00.000Z');
@@ -430,6 +430,23 @@ describe('rules as the editor saves them', () => {
 		]);
 		const weights = segmentsFromParameter({ segment: [{ name: 'S', conditions: { condition: [{ conditionType: 'score', weights: 'Product Viewed 1' }] } }] }, 'UTC');
 		expect(!weights.ok && weights.problems[0]).toMatch(/Events and Weights: "Product Viewed 1" is not "Event Name: weight"/);
+		const criteria = segmentsFromParameter(
+			{ segment: [{ name: 'S', conditions: { condition: [{ conditionType: 'score', weights: 'Demo Requested: 20', criteria: 'company.employees >= 50: 10\nstudent: -40' }] } }] },
+			'UTC',
+		);
+		expect(!criteria.ok && criteria.problems[0]).toBe(
+			'segment 1 ("S"), condition 1: Profile Criteria and Points: "student: -40" is not "field operator value: points", such as "jobFunction contains student: -30"',
+		);
+		const account = segmentsFromParameter({ segment: [{ name: 'A', conditions: { condition: [{ conditionType: 'accountEngagement', people: 0 }, { conditionType: 'accountTrait', companyTrait: ' ' }] } }] }, 'UTC');
+		expect(!account.ok && account.problems).toEqual(['segment 1 ("A"), condition 1: At Least (People): must be at least 1', 'segment 1 ("A"), condition 2: Company Trait: must not be empty']);
+		expect(parseCriteria('emailDomain in rival.com, rival.io: -100; company.naf_code starts with 62.01: 5\nheadcount >= 50: 10')).toEqual({
+			ok: true,
+			criteria: [
+				{ field: 'emailDomain', operator: 'in', value: 'rival.com, rival.io', weight: -100 },
+				{ field: 'company.naf_code', operator: 'startsWith', value: '62.01', weight: 5 },
+				{ field: 'headcount', operator: 'gte', value: '50', weight: 10 },
+			],
+		});
 		expect(parseSegments([{ name: 'A', groups: [] }, { name: 'a', groups: [] }])).toEqual({ ok: false, problems: ['segment "a": two segments have this name'] });
 		expect(parseSegments([])).toEqual({ ok: false, problems: ['add at least one segment'] });
 		const zone = segmentsFromParameter({ segment: [{ name: 'Q', conditions: { condition: [{ conditionType: 'quietHours', fallbackTimezone: 'Paris' }] } }] }, 'UTC');

@@ -2,6 +2,7 @@ import { type IExecuteFunctions, type INodeExecutionData, NodeOperationError } f
 
 import { storeFor } from '../../shared/parameters/storeParameters';
 import type { RetargetingStore } from '../../shared/store/store';
+import * as account from './account/Account.resource';
 import * as feedback from './feedback/Feedback.resource';
 import * as person from './person/Person.resource';
 import * as prediction from './prediction/Prediction.resource';
@@ -14,6 +15,7 @@ interface Operation {
 }
 
 const resources: Record<string, Record<string, Operation>> = {
+	account: account.operations,
 	feedback: feedback.operations,
 	person: person.operations,
 	prediction: prediction.operations,

@@ -1,4 +1,4 @@
-import { type Condition, parseCondition, parseSegments, parseWeights, type Segment } from '../segments/rules';
+import { type Condition, parseCondition, parseCriteria, parseSegments, parseWeights, type Segment } from '../segments/rules';
 
 /** The editor's label of each rule field, so that a problem names what the marketer sees. */
 const FIELD_LABELS: Record<string, Record<string, string>> = {
@@ -8,6 +8,9 @@ const FIELD_LABELS: Record<string, Record<string, string>> = {
 	lifecycle: { withinDays: 'Reached Within Last (Days)' },
 	rfm: { value: 'Number', withinDays: 'Within Last (Days)' },
 	score: { weights: 'Events and Weights', value: 'Number', withinDays: 'Within Last (Days)' },
+	accountTrait: { path: 'Company Trait', value: 'Value', operator: 'Operator' },
+	accountEngagement: { event: 'Event', people: 'At Least (People)', withinDays: 'Within Last (Days)' },
+	accountScore: { weights: 'Events and Weights', value: 'Number', withinDays: 'Within Last (Days)' },
 	dormant: { days: 'Days Without Activity' },
 	probabilityActive: { percent: 'Probability (%)' },
 	expectedOrders: { days: 'In the Next (Days)', value: 'Number' },
@@ -49,18 +52,26 @@ function conditionOf(c: Record<string, unknown>, fallbackTimezone: string): Reco
 			return { type, milestone: text('milestone') || 'firstPurchase', withinDays: number('milestoneWithinDays', 0) };
 		case 'rfm':
 			return { type, measure: text('measure') || 'recency', operator: text('numberOperator') || 'gte', value: number('number', 0), withinDays: number('withinDays', 30) };
-		case 'score': {
+		case 'score':
+		case 'accountScore': {
 			const weights = parseWeights(text('weights'));
+			const criteria = type === 'score' ? parseCriteria(text('criteria')) : undefined;
 			return {
 				type,
 				// A bad list becomes an empty one, which the rule check reports with the list's own reason.
 				weights: weights.ok ? weights.weights : [],
-				...(weights.ok ? {} : { weightsProblem: weights.reason }),
+				...(weights.ok ? {} : { listProblem: `Events and Weights: ${weights.reason}` }),
+				...(criteria && !criteria.ok ? { listProblem: `Profile Criteria and Points: ${criteria.reason}` } : {}),
+				...(criteria?.ok && criteria.criteria.length ? { criteria: criteria.criteria } : {}),
 				operator: text('numberOperator') || 'gte',
 				value: number('number', 0),
 				withinDays: number('withinDays', 30),
 			};
 		}
+		case 'accountTrait':
+			return { type, path: text('companyTrait'), operator: text('operator') || 'equals', value: text('value') };
+		case 'accountEngagement':
+			return { type, event: text('companyEvent'), people: number('people', 3), withinDays: number('withinDays', 30) };
 		case 'dormant':
 			return { type, days: number('days', 30) };
 		case 'probabilityActive':
@@ -94,8 +105,8 @@ function groupsOf(conditions: ConditionsParameter, fallbackTimezone: string, whe
 		const rule = conditionOf(c, fallbackTimezone);
 		const at = `${where}condition ${ci + 1}`;
 		const labels = FIELD_LABELS[String(rule.type)] ?? {};
-		if (typeof rule.weightsProblem === 'string') {
-			problems.push(`${at}: Events and Weights: ${rule.weightsProblem}`);
+		if (typeof rule.listProblem === 'string') {
+			problems.push(`${at}: ${rule.listProblem}`);
 			return;
 		}
 		const checked = parseCondition(rule);

@@ -1,10 +1,10 @@
 import { canonicalEventName } from '../events/vocabulary';
 import { CustomerPrediction } from '../predictive/figures';
 import { NoFitError } from '../store/predictive';
-import type { CartFact, EventFact, PersonFacts } from './facts';
-import { FUNNEL_EVENTS } from './needs';
+import type { AccountFacts, CartFact, EventFact, PersonFacts } from './facts';
+import { COMPANY_PREFIX, FUNNEL_EVENTS } from './needs';
 import { isTimeZone, localHour } from './time-zones';
-import { ATTRIBUTES, type Comparison, type Condition, FUNNEL_STAGES, type FunnelStage, type PropertyFilter, type Segment } from './rules';
+import { ATTRIBUTES, type Comparison, type Condition, describeCriterion, FUNNEL_STAGES, type FunnelStage, type PropertyFilter, type ScoreCriterion, type Segment } from './rules';
 
 const DAY_MS = 86_400_000;
 
@@ -27,7 +27,8 @@ export interface SegmentMatch {
 export function compileSegments(segments: Segment[]): Segment[] {
 	const canonical = (c: Condition): Condition => {
 		if (c.type === 'behaviour') return { ...c, event: canonicalEventName(c.event) };
-		if (c.type === 'score') return { ...c, weights: c.weights.map((w) => ({ ...w, event: canonicalEventName(w.event) })) };
+		if (c.type === 'score' || c.type === 'accountScore') return { ...c, weights: c.weights.map((w) => ({ ...w, event: canonicalEventName(w.event) })) };
+		if (c.type === 'accountEngagement' && c.event) return { ...c, event: canonicalEventName(c.event) };
 		return c;
 	};
 	return segments.map((s) => ({ ...s, groups: s.groups.map((g) => g.map(canonical)) }));
@@ -84,12 +85,33 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			return value !== undefined && compareNumbers(value, c.operator, c.value);
 		}
 		case 'score': {
+			const scoredBy = scoreReasons(c, person, since(c.withinDays));
+			const score = scoredBy.reduce((sum, r) => sum + r.points, 0);
+			facts.score = score;
+			facts.scoredBy = scoredBy;
+			return compareNumbers(score, c.operator, c.value);
+		}
+		case 'accountTrait': {
+			const value = companyFacts(person, facts) ? pathValue(person.account!.traits, c.path) : undefined;
+			facts[`${COMPANY_PREFIX}${c.path}`] = value ?? null;
+			return compare(value, c.operator, c.value);
+		}
+		case 'accountEngagement': {
+			const account = companyFacts(person, facts);
+			const from = since(c.withinDays);
+			const engaged = new Set(account?.activity.filter((a) => a.at >= from && (c.event ? a.type === 'track' && a.event === c.event : true)).map((a) => a.profileId));
+			facts[c.event ? `company people who did ${c.event}` : 'company engaged people'] = engaged.size;
+			return engaged.size >= c.people;
+		}
+		case 'accountScore': {
+			const account = companyFacts(person, facts);
 			const from = since(c.withinDays);
 			const weights = new Map(c.weights.map((w) => [w.event, w.weight]));
 			let score = 0;
-			for (const e of person.events) if (e.at >= from) score += weights.get(e.event) ?? 0;
-			facts.score = score;
-			return compareNumbers(score, c.operator, c.value);
+			for (const a of account?.activity ?? []) if (a.type === 'track' && a.at >= from) score += weights.get(a.event ?? '') ?? 0;
+			facts['company score'] = score;
+			// Someone with no company has no account score: they are in no account score condition.
+			return !!account && compareNumbers(score, c.operator, c.value);
 		}
 		case 'dormant': {
 			const idleDays = (now - Date.parse(profile.lastSeen)) / DAY_MS;
@@ -129,6 +151,43 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			return !inQuietHours(hour, c.start, c.end);
 		}
 	}
+}
+
+/** A score's points, each with what earned it: an event and how many times, or a profile criterion. */
+export interface ScoreReason {
+	reason: string;
+	times?: number;
+	points: number;
+}
+
+function scoreReasons(c: Extract<Condition, { type: 'score' }>, person: PersonFacts, from: number): ScoreReason[] {
+	const times = new Map<string, number>();
+	for (const e of person.events) if (e.at >= from) times.set(e.event, (times.get(e.event) ?? 0) + 1);
+	const reasons: ScoreReason[] = [];
+	for (const w of c.weights) {
+		const n = times.get(w.event);
+		if (n && w.weight) reasons.push({ reason: w.event, times: n, points: n * w.weight });
+	}
+	for (const criterion of c.criteria ?? []) {
+		if (criterion.weight && compare(criterionValue(person, criterion), criterion.operator, criterion.value)) {
+			reasons.push({ reason: describeCriterion(criterion), points: criterion.weight });
+		}
+	}
+	return reasons;
+}
+
+/** A criterion's field: `company.` and a trait of the person's company, a named attribute, else a trait's path. */
+function criterionValue(person: PersonFacts, c: ScoreCriterion): unknown {
+	if (c.field.startsWith(COMPANY_PREFIX)) return person.account ? pathValue(person.account.traits, c.field.slice(COMPANY_PREFIX.length)) : undefined;
+	if (Object.hasOwn(ATTRIBUTES, c.field)) return attributeValue(person, c.field as keyof typeof ATTRIBUTES);
+	return pathValue(person.profile.traits, c.field.replace(/^traits\./, ''));
+}
+
+/** The person's company, noted in the facts (its id and name, or null) for every account condition. */
+function companyFacts(person: PersonFacts, facts: UsedFacts): AccountFacts | undefined {
+	const account = person.account;
+	facts.company = account ? { id: account.id, name: account.traits.name ?? null } : null;
+	return account;
 }
 
 /** Each person's figures, computed once per evaluation time however many conditions read them. */
@@ -229,6 +288,7 @@ export function attributeValue(person: PersonFacts, attribute: keyof typeof ATTR
 					? pathValue(person.context, rest.join('.'))
 					: (person.profile as unknown as Record<string, unknown>)[root];
 		if (value === undefined || value === null || value === '') continue;
+		if (attribute === 'emailDomain') return String(value).split('@').pop();
 		return place === 'context.userAgent' ? deviceOfUserAgent(String(value)) : value;
 	}
 	return undefined;

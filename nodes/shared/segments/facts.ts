@@ -1,4 +1,5 @@
 import type { PredictiveModel } from '../predictive/figures';
+import { accountsByIds, currentMemberships } from '../store/accounts';
 import type { SqlDriver, SqlValue } from '../store/driver';
 import { type NetOrder, netOrdersOf } from '../store/orders';
 import { latestFit, NoFitError } from '../store/predictive';
@@ -20,6 +21,22 @@ export interface CartFact {
 	lastActivity: number;
 }
 
+/** One event of one of a company's current people: a track event's name, or a page view (`event` its name). */
+export interface AccountActivity {
+	profileId: string;
+	type: string;
+	event: string | null;
+	at: number;
+}
+
+/** A company as its conditions read it, shared by its people in the batch. */
+export interface AccountFacts {
+	id: string;
+	traits: Record<string, unknown>;
+	/** The needed events of its current people, within the longest window. */
+	activity: AccountActivity[];
+}
+
 /** What the store holds about one person that a segment's conditions may read. */
 export interface PersonFacts {
 	profile: ProfileFields;
@@ -34,6 +51,8 @@ export interface PersonFacts {
 	sends: Array<{ channel: string; at: number }>;
 	/** The person's most recently active cart. */
 	latestCart?: CartFact;
+	/** The company the person currently belongs to, when a condition reads it. */
+	account?: AccountFacts;
 }
 
 export interface Facts {
@@ -64,6 +83,7 @@ export async function loadFacts(db: SqlDriver, needs: FactNeeds, profileIds: str
 		for (const person of people.values()) person.model = model;
 	}
 	if (needs.sends.size) await loadSends(db, needs, people, ids);
+	if (needs.account) await loadAccounts(db, needs, people, ids);
 	const carts = needs.carts ? await loadCarts(db, people, ids, cartIds) : new Map<string, CartFact>();
 	return { people, carts };
 }
@@ -96,6 +116,37 @@ async function loadEvents(db: SqlDriver, needs: FactNeeds, people: Map<string, P
 			at: ms(row.timestamp),
 			...(row.properties ? { properties: parsed<Record<string, unknown>>(row.properties) } : {}),
 		});
+	}
+}
+
+/**
+ * Each person's company, and what its current people did within the window: one query for the
+ * memberships, one for the companies, one for the events, bounded by the companies of the batch.
+ */
+async function loadAccounts(db: SqlDriver, needs: FactNeeds, people: Map<string, PersonFacts>, ids: string[]): Promise<void> {
+	const memberships = await currentMemberships(db, ids);
+	const accounts = new Map<string, AccountFacts>();
+	for (const account of (await accountsByIds(db, [...new Set([...memberships.values()].map((m) => m.accountId))])).values()) {
+		accounts.set(account.id, { id: account.id, traits: account.traits, activity: [] });
+	}
+	const names = [...needs.accountEvents];
+	if (accounts.size && (needs.accountAnyEvent || names.length)) {
+		// Any event is a visit or an action: identify, group and alias calls are not engagement.
+		const which = needs.accountAnyEvent ? "e.type IN ('track', 'page')" : `e.type = 'track' AND e.event IN (${placeholders(names.length)})`;
+		const rows = await selectIn<{ account_id: string; profile_id: string; type: string; event: string | null; timestamp: string }>(
+			db,
+			`SELECT m.account_id, e.profile_id, e.type, e.event, e.timestamp FROM rt_account_members m JOIN rt_events e ON e.profile_id = m.profile_id
+			 WHERE ${which} AND e.timestamp >= ? AND m.left_at IS NULL AND m.account_id IN (?*)`,
+			[...accounts.keys()],
+			[...(needs.accountAnyEvent ? [] : names), iso(needs.accountEventsSince)],
+		);
+		for (const row of rows) {
+			accounts.get(row.account_id)!.activity.push({ profileId: row.profile_id, type: row.type, event: row.event, at: ms(row.timestamp) });
+		}
+	}
+	for (const [profileId, membership] of memberships) {
+		const account = accounts.get(membership.accountId);
+		if (account) people.get(profileId)!.account = account;
 	}
 }
 

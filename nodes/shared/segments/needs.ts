@@ -2,6 +2,9 @@ import { ATTRIBUTES, type Condition, type FunnelStage, type Segment } from './ru
 
 const DAY_MS = 86_400_000;
 
+/** A score criterion's field that names a trait of the person's company, such as company.employees. */
+export const COMPANY_PREFIX = 'company.';
+
 /** The events that move a person along the funnel, by the stage they reach. */
 export const FUNNEL_EVENTS: Record<Exclude<FunnelStage, 'none'>, string[]> = {
 	category: ['Product List Viewed', 'Product List Filtered', 'Products Searched'],
@@ -29,6 +32,12 @@ export interface FactNeeds {
 	carts: boolean;
 	sends: Set<string>;
 	sendsSince: number;
+	/** The person's company and its traits. */
+	account: boolean;
+	/** What the company's current people did: track events by name, or any event (`accountAnyEvent`), from `accountEventsSince`. */
+	accountEvents: Set<string>;
+	accountAnyEvent: boolean;
+	accountEventsSince: number;
 }
 
 export function factNeeds(segments: Segment[], now: number): FactNeeds {
@@ -42,10 +51,20 @@ export function factNeeds(segments: Segment[], now: number): FactNeeds {
 		carts: false,
 		sends: new Set(),
 		sendsSince: now,
+		account: false,
+		accountEvents: new Set(),
+		accountAnyEvent: false,
+		accountEventsSince: now,
 	};
 	const eventsFor = (names: string[], withinDays: number) => {
 		for (const n of names) needs.events.add(n);
 		needs.eventsSince = Math.min(needs.eventsSince, withinDays > 0 ? now - withinDays * DAY_MS : 0);
+	};
+	const accountEventsFor = (names: string[], withinDays: number) => {
+		needs.account = true;
+		for (const n of names) needs.accountEvents.add(n);
+		if (names.length === 0) needs.accountAnyEvent = true;
+		needs.accountEventsSince = Math.min(needs.accountEventsSince, withinDays > 0 ? now - withinDays * DAY_MS : 0);
 	};
 	for (const condition of segments.flatMap((s) => s.groups.flat())) need(condition);
 	return needs;
@@ -64,6 +83,16 @@ export function factNeeds(segments: Segment[], now: number): FactNeeds {
 				return;
 			case 'score':
 				eventsFor(c.weights.map((w) => w.event), c.withinDays);
+				for (const criterion of c.criteria ?? []) criterionNeeds(criterion.field);
+				return;
+			case 'accountTrait':
+				needs.account = true;
+				return;
+			case 'accountEngagement':
+				accountEventsFor(c.event ? [c.event] : [], c.withinDays);
+				return;
+			case 'accountScore':
+				accountEventsFor(c.weights.map((w) => w.event), c.withinDays);
 				return;
 			case 'lifecycle':
 			case 'rfm':
@@ -92,5 +121,10 @@ export function factNeeds(segments: Segment[], now: number): FactNeeds {
 			case 'notSuppressed':
 				return;
 		}
+	}
+
+	function criterionNeeds(field: string): void {
+		if (field.startsWith(COMPANY_PREFIX)) needs.account = true;
+		else if (field in ATTRIBUTES && ATTRIBUTES[field as keyof typeof ATTRIBUTES].some((p) => p.startsWith('context.'))) needs.context = true;
 	}
 }

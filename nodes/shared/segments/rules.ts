@@ -38,6 +38,8 @@ export const ATTRIBUTES = {
 	region: ['traits.region', 'traits.address.region', 'traits.address.state'],
 	jobFunction: ['traits.job_function', 'traits.jobFunction', 'traits.title'],
 	email: ['email'],
+	// What follows the @ of the email: a competitor's or a webmail domain.
+	emailDomain: ['email'],
 	userId: ['userId'],
 } as const;
 export type NamedAttribute = keyof typeof ATTRIBUTES;
@@ -57,6 +59,15 @@ const percent = () => number().min(0, 'must be a percentage from 0 to 100').max(
 const name = z.string().trim().min(1, 'must not be empty');
 
 const propertyFilter = z.object({ path: name, operator: comparison, value: z.string().default('') });
+
+const weights = z.array(z.object({ event: name, weight: number() })).min(1, 'give at least one event and its weight');
+
+/**
+ * A profile criterion of a score: a named attribute, a trait's path, or `company.` and a trait of
+ * the person's company, compared with a value.
+ */
+const criterion = z.object({ field: name, operator: comparison, value: z.string(), weight: number() });
+export type ScoreCriterion = z.infer<typeof criterion>;
 
 const condition = z.discriminatedUnion('type', [
 	z.object({
@@ -94,11 +105,22 @@ const condition = z.discriminatedUnion('type', [
 	}),
 	z.object({
 		type: z.literal('score'),
-		weights: z.array(z.object({ event: name, weight: number() })).min(1, 'give at least one event and its weight'),
+		weights,
+		criteria: z.array(criterion).optional(),
 		operator: z.enum(NUMBER_COMPARISONS),
 		value: number(),
 		withinDays: days,
 	}),
+	// Account (B2B): read from the company of the person's latest group call and its current people.
+	z.object({ type: z.literal('accountTrait'), path: name, operator: comparison, value: z.string().default('') }),
+	z.object({
+		type: z.literal('accountEngagement'),
+		// Empty: any tracked event or page view.
+		event: z.string().trim().default(''),
+		people: whole().min(1, 'must be at least 1'),
+		withinDays: days,
+	}),
+	z.object({ type: z.literal('accountScore'), weights, operator: z.enum(NUMBER_COMPARISONS), value: number(), withinDays: days }),
 	z.object({ type: z.literal('dormant'), days: days.min(1, 'must be at least 1') }),
 	z.object({ type: z.literal('noOrderSinceCart') }),
 	z.object({ type: z.literal('consent'), channel: z.enum(CHANNELS), explicit: z.boolean() }),
@@ -182,4 +204,42 @@ export function parseWeights(text: string): { ok: true; weights: Array<{ event: 
 	}
 	if (weights.length === 0) return { ok: false, reason: 'give at least one "Event Name: weight"' };
 	return { ok: true, weights };
+}
+
+const CRITERION_OPERATORS: Record<string, Comparison> = {
+	'=': 'equals',
+	'!=': 'notEquals',
+	'>': 'gt',
+	'>=': 'gte',
+	'<': 'lt',
+	'<=': 'lte',
+	contains: 'contains',
+	'starts with': 'startsWith',
+	in: 'in',
+	'not in': 'notIn',
+};
+
+/**
+ * Profile criteria and their points, one a line, such as "emailDomain in rival.com, rival.io: -50"
+ * or "company.employees >= 50: 10", as score criteria, or why not. Empty: none.
+ */
+export function parseCriteria(text: string): { ok: true; criteria: ScoreCriterion[] } | { ok: false; reason: string } {
+	const criteria: ScoreCriterion[] = [];
+	const operators = Object.keys(CRITERION_OPERATORS)
+		.sort((x, y) => y.length - x.length)
+		.join('|');
+	const pattern = new RegExp(`^(\\S+)\\s+(${operators})\\s+(.+?)\\s*:\\s*(-?\\d+(?:\\.\\d+)?)$`, 'i');
+	for (const line of text.split(/\n|;/).map((l) => l.trim()).filter(Boolean)) {
+		const match = pattern.exec(line);
+		if (!match) return { ok: false, reason: `"${line}" is not "field operator value: points", such as "jobFunction contains student: -30"` };
+		criteria.push({ field: match[1], operator: CRITERION_OPERATORS[match[2].toLowerCase()], value: match[3], weight: Number(match[4]) });
+	}
+	return { ok: true, criteria };
+}
+
+const CRITERION_WORDS = new Map(Object.entries(CRITERION_OPERATORS).map(([word, comparison]) => [comparison, word]));
+
+/** A criterion as it was written, without its points: "company.employees >= 50". */
+export function describeCriterion(c: ScoreCriterion): string {
+	return `${c.field} ${CRITERION_WORDS.get(c.operator) ?? c.operator} ${c.value}`;
 }

@@ -1,5 +1,6 @@
 import { type EventProduct, eventProductOf } from '../catalogue/product';
 import type { AppendResult } from '../events/ingest';
+import { type GroupCall, recordGroupCalls } from './accounts';
 import type { Consent, TrackedEvent } from '../events/model';
 import { ECOMMERCE_EVENTS } from '../events/vocabulary';
 import { type ConsentStep, logConsentSteps } from './consent-log';
@@ -94,7 +95,7 @@ export class BatchAppender {
 
 	private readonly dirtyCarts = new Set<string>();
 
-	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as NewTouchpoint[], refunds: [] as Refund[], products: new Map<string, LearntProduct>() };
+	private pending = { profiles: [] as SqlValue[][], identities: [] as SqlValue[][], events: [] as SqlValue[][], conversions: [] as SqlValue[][], touchpoints: [] as NewTouchpoint[], refunds: [] as Refund[], products: new Map<string, LearntProduct>(), groups: [] as GroupCall[] };
 
 	constructor(tx: SqlDriver) {
 		this.tx = tx;
@@ -124,6 +125,7 @@ export class BatchAppender {
 			await this.recordCommerce(profileId, event);
 			this.recordTouchpoint(profileId, event);
 			this.recordProducts(event);
+			if (event.type === 'group' && event.groupId) this.pending.groups.push({ profileId, accountId: event.groupId, traits: event.traits, at: event.timestamp });
 			result.stored.push({ messageId: event.messageId, profileId });
 		}
 		await this.flush();
@@ -387,8 +389,8 @@ export class BatchAppender {
 
 	/** Writes the rows gathered so far, one multi-row statement per table. */
 	private async flush(): Promise<void> {
-		const { profiles, identities, events, conversions, touchpoints, refunds, products } = this.pending;
-		this.pending = { profiles: [], identities: [], events: [], conversions: [], touchpoints: [], refunds: [], products: new Map() };
+		const { profiles, identities, events, conversions, touchpoints, refunds, products, groups } = this.pending;
+		this.pending = { profiles: [], identities: [], events: [], conversions: [], touchpoints: [], refunds: [], products: new Map(), groups: [] };
 		await insertRows(this.tx, 'INSERT INTO rt_profiles (id, user_id, email, traits, consent, first_seen, last_seen)', profiles);
 		await insertRows(this.tx, 'INSERT INTO rt_identities (kind, value, profile_id, linked_at)', identities, 'ON CONFLICT (kind, value) DO NOTHING');
 		await insertRows(this.tx, EVENTS_INSERT, events);
@@ -413,6 +415,7 @@ export class BatchAppender {
 		for (const refund of refunds) await this.applyRefund(refund);
 		await insertTouchpoints(this.tx, touchpoints);
 		await learnProducts(this.tx, products.values());
+		await recordGroupCalls(this.tx, groups);
 	}
 
 	/**

@@ -1,4 +1,5 @@
 import type { Consent, TrackedEvent } from '../events/model';
+import { mergeMemberships } from './accounts';
 import type { SqlDriver } from './driver';
 import { moveConsentLog } from './consent-log';
 import type { ProfileRow } from './rows';
@@ -30,6 +31,7 @@ export const PERSONAL_TABLES = [
 	'rt_email_events',
 	'rt_campaign_optouts',
 	'rt_rec_person_items',
+	'rt_account_members',
 	'rt_identities',
 ] as const;
 
@@ -149,6 +151,7 @@ export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: st
 		'DELETE FROM rt_rec_person_items WHERE profile_id = ? AND EXISTS (SELECT 1 FROM rt_rec_person_items k WHERE k.profile_id = ? AND k.kind = rt_rec_person_items.kind AND k.product_id = rt_rec_person_items.product_id)',
 		[dropId, keepId],
 	);
+	await mergeMemberships(tx, keepId, dropId);
 	for (const table of PERSONAL_TABLES) {
 		await tx.run(`UPDATE ${table} SET profile_id = ? WHERE profile_id = ?`, [keepId, dropId]);
 	}

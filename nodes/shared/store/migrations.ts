@@ -302,6 +302,28 @@ const MIGRATIONS: Array<{ version: number; up: (d: Dialect) => string }> = [
 			`;
 		},
 	},
+	{
+		// Accounts (B2B): the companies of Segment's group calls with their traits, which are company
+		// data and outlive their people; and who belonged to which, when (left_at null: still does).
+		version: 10,
+		up: (d) => `
+			CREATE TABLE IF NOT EXISTS rt_accounts (
+				id TEXT PRIMARY KEY,
+				traits ${d === 'postgres' ? 'JSONB' : 'TEXT'} NOT NULL,
+				first_seen TEXT NOT NULL,
+				last_seen TEXT NOT NULL
+			);
+			CREATE TABLE IF NOT EXISTS rt_account_members (
+				account_id TEXT NOT NULL,
+				profile_id TEXT NOT NULL,
+				joined_at TEXT NOT NULL,
+				left_at TEXT,
+				PRIMARY KEY (account_id, profile_id, joined_at)
+			);
+			CREATE INDEX IF NOT EXISTS rt_account_members_profile ON rt_account_members (profile_id, left_at);
+			CREATE INDEX IF NOT EXISTS rt_account_members_current ON rt_account_members (account_id, left_at);
+			`,
+	},
 ];
 
 export const SCHEMA_VERSION = MIGRATIONS[MIGRATIONS.length - 1].version;

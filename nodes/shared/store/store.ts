@@ -4,6 +4,7 @@ import type { AppendResult } from '../events/ingest';
 import type { Consent, ConsentPurpose, TrackedEvent } from '../events/model';
 import type { FeedbackEvent } from '../feedback/model';
 import { type AbandonmentRules, claimCarts, type DueCart, dueCarts } from './abandonment';
+import { type Account, accountById, accountPeople, type AccountPerson, type Membership, membershipsOf } from './accounts';
 import type { Product, StoredProduct } from '../catalogue/product';
 import { BatchAppender } from './append';
 import type { Cart } from './carts';
@@ -20,6 +21,7 @@ import { CART_COLUMNS, type CartRow, type ProfileFields, type ProfileRow, toCart
 import { json, parsed, takeTurns } from './sql';
 
 export type { AbandonmentRules, DueCart } from './abandonment';
+export type { Account, AccountPerson, Membership } from './accounts';
 export type { Identity, IdentityKind } from './identity';
 
 export interface Profile extends ProfileFields {
@@ -50,6 +52,8 @@ export interface ProfileExport {
 	unsubscribedCampaigns: Array<Record<string, unknown>>;
 	/** The products the person viewed or bought, as recommendations remember them after the events are purged. */
 	recommendationProducts: Array<Record<string, unknown>>;
+	/** The companies the person belonged to (group calls), and when. */
+	accounts: Array<Membership & { account: Account }>;
 	/** Every change of consent or suppression, and every audience left because of it. */
 	consentLog: ConsentLogEntry[];
 }
@@ -124,6 +128,21 @@ export class RetargetingStore {
 	/** A person's predictive figures under the latest fit; null before the first fit or if they never ordered. */
 	async prediction(profileId: string, now = Date.now()): Promise<Record<string, unknown> | null> {
 		return await predictionOf(this.driver, profileId, now);
+	}
+
+	/** A company (B2B account) by the groupId of its group calls. */
+	async findAccount(accountId: string): Promise<Account | undefined> {
+		return await accountById(this.driver, accountId);
+	}
+
+	/** A company's people: its current members, and those who left when `formerToo`; at most `limit`. */
+	async accountPeople(accountId: string, options: { formerToo: boolean; limit: number }): Promise<AccountPerson[]> {
+		return await accountPeople(this.driver, accountId, options);
+	}
+
+	/** The companies a person belonged to, newest first (the current one has no leftAt). */
+	async membershipsOf(profileId: string): Promise<Array<Membership & { account: Account }>> {
+		return await membershipsOf(this.driver, profileId);
 	}
 
 	/** A person's events, oldest first, including what they did while anonymous. */
@@ -238,6 +257,7 @@ export class RetargetingStore {
 			emailEvents: await rows('rt_email_events'),
 			unsubscribedCampaigns: await rows('rt_campaign_optouts'),
 			recommendationProducts: await rows('rt_rec_person_items'),
+			accounts: await membershipsOf(this.driver, profile.id),
 			consentLog: await consentLogOf(this.driver, profile.id),
 		};
 	}

@@ -22,7 +22,7 @@ export const operationProperty: INodeProperties = {
 		{ name: 'Create or Update', value: 'upsert', action: 'Create or update a person', description: 'Create a new record, or update the current one if it already exists (upsert)' },
 		{ name: 'Erase', value: 'erase', action: 'Erase a person', description: 'Right to erasure: delete every row about the person in the store' },
 		{ name: 'Export', value: 'export', action: 'Export a person', description: 'Everything held about the person, for an access request' },
-		{ name: 'Get', value: 'get', action: 'Get a person', description: 'The profile, its identities, consent and counters' },
+		{ name: 'Get', value: 'get', action: 'Get a person', description: 'The profile, its identities, consent, counters and company' },
 		{ name: 'Merge', value: 'merge', action: 'Merge two people', description: 'Merge a second profile into the first, known to be the same person' },
 		{ name: 'Suppress', value: 'suppress', action: 'Suppress a person', description: 'Never email or target the person again, whatever their consent' },
 		{ name: 'Unsuppress', value: 'unsuppress', action: 'Unsuppress a person', description: 'Lift a suppression' },

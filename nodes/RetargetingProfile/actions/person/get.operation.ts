@@ -9,7 +9,7 @@ export const description: INodeProperties[] = [
 		name: 'includeHistory',
 		type: 'boolean',
 		default: false,
-		displayOptions: { show: { operation: ['get'] } },
+		displayOptions: { show: { resource: ['person'], operation: ['get'] } },
 		description: 'Whether to add the events of the person, oldest first, including those from before they identified',
 	},
 	{
@@ -18,15 +18,16 @@ export const description: INodeProperties[] = [
 		type: 'number',
 		typeOptions: { minValue: 1 },
 		default: 50,
-		displayOptions: { show: { operation: ['get'], includeHistory: [true] } },
+		displayOptions: { show: { resource: ['person'], operation: ['get'], includeHistory: [true] } },
 		description: 'Max number of events to return',
 	},
 ];
 
 /**
- * The profile, its identities, consent and counters, its predictive figures under the latest fit
- * (null before the first Fit Models, or for someone who never ordered), and its events when asked;
- * free of n8n types so it is tested directly.
+ * The profile, its identities, consent and counters, its company (from group calls; null when none,
+ * with the companies it left), its predictive figures under the latest fit (null before the first
+ * Fit Models, or for someone who never ordered), and its events when asked; free of n8n types so it
+ * is tested directly.
  */
 export async function getPerson(
 	store: RetargetingStore,
@@ -35,9 +36,13 @@ export async function getPerson(
 ): Promise<Record<string, unknown>> {
 	const profile = await store.findProfile(refOf(lookup));
 	if (!profile) return notFound(lookup);
+	const memberships = await store.membershipsOf(profile.id);
+	const current = memberships.find((m) => m.leftAt === null);
 	return {
 		found: true,
 		...profile,
+		company: current ? { ...current.account, joinedAt: current.joinedAt } : null,
+		formerCompanies: memberships.filter((m) => m.leftAt !== null).map((m) => ({ id: m.accountId, name: m.account.traits.name ?? null, joinedAt: m.joinedAt, leftAt: m.leftAt })),
 		prediction: await store.prediction(profile.id),
 		...(history.includeHistory ? { history: await store.history(profile.id, history.historyLimit ?? 50) } : {}),
 	};

@@ -28,7 +28,7 @@ export const lookupProperties: INodeProperties[] = [
 		type: 'options',
 		options: lookupOptions,
 		default: 'email',
-		displayOptions: { show: { operation: withLookup } },
+		displayOptions: { show: { resource: ['person'], operation: withLookup } },
 		description: 'Which ID identifies the person. Anonymous IDs are those of the browser tracker.',
 	},
 	{
@@ -38,7 +38,7 @@ export const lookupProperties: INodeProperties[] = [
 		default: '',
 		required: true,
 		placeholder: 'ada@example.com',
-		displayOptions: { show: { operation: withLookup } },
+		displayOptions: { show: { resource: ['person'], operation: withLookup } },
 		description: 'The ID to look for. Emails are compared trimmed and lower-cased.',
 	},
 ];
