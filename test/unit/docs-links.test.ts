@@ -157,6 +157,22 @@ describe('documentation links', () => {
 		expect(codexes.filter((folder) => !documented.has(`nodes/${folder}/${folder}.node.json`))).toEqual([]);
 	});
 
+	it('every ready-made workflow has its page, with its screenshot, linked from the README', () => {
+		const readme = readFileSync(path.join(ROOT, 'README.md'), 'utf8');
+		const missing = readdirSync(path.join(ROOT, 'workflows'))
+			.filter((file) => file.endsWith('.json'))
+			.map((file) => file.replace(/\.json$/, ''))
+			.flatMap((name) => {
+				const page = path.join(ROOT, 'docs', 'workflows', `${name}.md`);
+				if (!isFile(page)) return [`docs/workflows/${name}.md is missing`];
+				return [
+					...(readFileSync(page, 'utf8').includes(`](../screenshots/${name}.png)`) ? [] : [`docs/workflows/${name}.md shows no ../screenshots/${name}.png`]),
+					...(readme.includes(`](docs/workflows/${name}.md)`) ? [] : [`README.md does not link docs/workflows/${name}.md`]),
+				];
+			});
+		expect(missing).toEqual([]);
+	});
+
 	const intoThisRepository = documentationUrls().filter(({ url }) => url.startsWith(REPO));
 	it.each(intoThisRepository.map(({ source, url }) => [source, url]))('%s: %s leads somewhere', (source, url) => {
 		expect(problemOf({ target: url, image: false }, path.join(ROOT, source)) ?? 'ok').toBe('ok');
