@@ -54,65 +54,27 @@ export function matchSegments(segments: Segment[], person: PersonFacts, cart: Ca
 /** Whether one condition holds for a person at `now`; what it read goes into `facts`. */
 export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefined, now: number, facts: UsedFacts = {}): boolean {
 	const { profile } = person;
-	const since = (withinDays: number) => (withinDays > 0 ? now - withinDays * DAY_MS : -Infinity);
 	switch (c.type) {
 		case 'attribute': {
 			const value = c.attribute === 'trait' ? pathValue(profile.traits, c.path) : attributeValue(person, c.attribute);
 			facts[c.attribute === 'trait' ? `traits.${c.path}` : c.attribute] = value ?? null;
 			return compare(value, c.operator, c.value);
 		}
-		case 'behaviour': {
-			const from = since(c.withinDays);
-			const count = person.events.filter((e) => e.event === c.event && e.at >= from && (!c.property || propertyMatches(e, c.property))).length;
-			facts[`${c.event} count`] = count;
-			return c.did ? count >= c.times : count < c.times;
-		}
-		case 'funnelStage': {
-			const stage = funnelStage(person.events, since(c.withinDays));
-			facts.funnelStage = stage;
-			const reached = FUNNEL_STAGES.indexOf(stage);
-			const wanted = FUNNEL_STAGES.indexOf(c.stage);
-			return c.operator === 'is' ? reached === wanted : c.operator === 'atLeast' ? reached >= wanted : reached < wanted;
-		}
+		case 'behaviour':
+		case 'funnelStage':
 		case 'lifecycle':
-			// Orders as recorded once per order id, not the profile's count of Order Completed events.
-			facts.orders = person.orders.length;
-			return milestoneReached(c, person, since(c.withinDays));
-		case 'rfm': {
-			const value = rfmValue(c, person, now, since(c.withinDays));
-			facts[c.measure] = value ?? null;
-			// Someone who never ordered has no recency: they are in no recency condition.
-			return value !== undefined && compareNumbers(value, c.operator, c.value);
-		}
-		case 'score': {
-			const scoredBy = scoreReasons(c, person, since(c.withinDays));
-			const score = scoredBy.reduce((sum, r) => sum + r.points, 0);
-			facts.score = score;
-			facts.scoredBy = scoredBy;
-			return compareNumbers(score, c.operator, c.value);
-		}
-		case 'accountTrait': {
-			const value = companyFacts(person, facts) ? pathValue(person.account!.traits, c.path) : undefined;
-			facts[`${COMPANY_PREFIX}${c.path}`] = value ?? null;
-			return compare(value, c.operator, c.value);
-		}
-		case 'accountEngagement': {
-			const account = companyFacts(person, facts);
-			const from = since(c.withinDays);
-			const engaged = new Set(account?.activity.filter((a) => a.at >= from && (c.event ? a.type === 'track' && a.event === c.event : true)).map((a) => a.profileId));
-			facts[c.event ? `company people who did ${c.event}` : 'company engaged people'] = engaged.size;
-			return engaged.size >= c.people;
-		}
-		case 'accountScore': {
-			const account = companyFacts(person, facts);
-			const from = since(c.withinDays);
-			const weights = new Map(c.weights.map((w) => [w.event, w.weight]));
-			let score = 0;
-			for (const a of account?.activity ?? []) if (a.type === 'track' && a.at >= from) score += weights.get(a.event ?? '') ?? 0;
-			facts['company score'] = score;
-			// Someone with no company has no account score: they are in no account score condition.
-			return !!account && compareNumbers(score, c.operator, c.value);
-		}
+		case 'rfm':
+		case 'score':
+			return activityHolds(c, person, now, facts);
+		case 'accountTrait':
+		case 'accountEngagement':
+		case 'accountScore':
+			return accountHolds(c, person, now, facts);
+		case 'probabilityActive':
+		case 'expectedOrders':
+		case 'predictedValue':
+		case 'nextOrderPassed':
+			return predictionHolds(c, person, now, facts);
 		case 'dormant': {
 			const idleDays = (now - Date.parse(profile.lastSeen)) / DAY_MS;
 			facts.daysSinceLastSeen = Math.floor(idleDays);
@@ -138,17 +100,78 @@ export function holds(c: Condition, person: PersonFacts, cart: CartFact | undefi
 			facts[`${c.channel} sends`] = sent;
 			return sent < c.max;
 		}
-		case 'probabilityActive':
-		case 'expectedOrders':
-		case 'predictedValue':
-		case 'nextOrderPassed':
-			return predictionHolds(c, person, now, facts);
 		case 'quietHours': {
 			const own = attributeValue(person, 'timezone');
 			const zone = typeof own === 'string' && isTimeZone(own) ? own : c.fallbackTimezone;
 			const hour = localHour(zone, now);
 			facts.localTime = { timezone: zone, hour };
 			return !inQuietHours(hour, c.start, c.end);
+		}
+	}
+}
+
+/** The start of a condition's window of days before now; 0 days: all time. */
+const windowStart = (withinDays: number, now: number) => (withinDays > 0 ? now - withinDays * DAY_MS : -Infinity);
+
+/** A condition on what the person did: their events, funnel stage, orders, score. */
+function activityHolds(c: Extract<Condition, { type: 'behaviour' | 'funnelStage' | 'lifecycle' | 'rfm' | 'score' }>, person: PersonFacts, now: number, facts: UsedFacts): boolean {
+	const from = windowStart(c.withinDays, now);
+	switch (c.type) {
+		case 'behaviour': {
+			const count = person.events.filter((e) => e.event === c.event && e.at >= from && (!c.property || propertyMatches(e, c.property))).length;
+			facts[`${c.event} count`] = count;
+			return c.did ? count >= c.times : count < c.times;
+		}
+		case 'funnelStage': {
+			const stage = funnelStage(person.events, from);
+			facts.funnelStage = stage;
+			const reached = FUNNEL_STAGES.indexOf(stage);
+			const wanted = FUNNEL_STAGES.indexOf(c.stage);
+			return c.operator === 'is' ? reached === wanted : c.operator === 'atLeast' ? reached >= wanted : reached < wanted;
+		}
+		case 'lifecycle':
+			// Orders as recorded once per order id, not the profile's count of Order Completed events.
+			facts.orders = person.orders.length;
+			return milestoneReached(c, person, from);
+		case 'rfm': {
+			const value = rfmValue(c, person, now, from);
+			facts[c.measure] = value ?? null;
+			// Someone who never ordered has no recency: they are in no recency condition.
+			return value !== undefined && compareNumbers(value, c.operator, c.value);
+		}
+		case 'score': {
+			const scoredBy = scoreReasons(c, person, from);
+			const score = scoredBy.reduce((sum, r) => sum + r.points, 0);
+			facts.score = score;
+			facts.scoredBy = scoredBy;
+			return compareNumbers(score, c.operator, c.value);
+		}
+	}
+}
+
+/** A condition on the person's company: its traits, how many of its people are engaged, its score. */
+function accountHolds(c: Extract<Condition, { type: 'accountTrait' | 'accountEngagement' | 'accountScore' }>, person: PersonFacts, now: number, facts: UsedFacts): boolean {
+	const account = companyFacts(person, facts);
+	switch (c.type) {
+		case 'accountTrait': {
+			const value = account ? pathValue(account.traits, c.path) : undefined;
+			facts[`${COMPANY_PREFIX}${c.path}`] = value ?? null;
+			return compare(value, c.operator, c.value);
+		}
+		case 'accountEngagement': {
+			const from = windowStart(c.withinDays, now);
+			const engaged = new Set(account?.activity.filter((a) => a.at >= from && (c.event ? a.type === 'track' && a.event === c.event : true)).map((a) => a.profileId));
+			facts[c.event ? `company people who did ${c.event}` : 'company engaged people'] = engaged.size;
+			return engaged.size >= c.people;
+		}
+		case 'accountScore': {
+			const from = windowStart(c.withinDays, now);
+			const weights = new Map(c.weights.map((w) => [w.event, w.weight]));
+			let score = 0;
+			for (const a of account?.activity ?? []) if (a.type === 'track' && a.at >= from) score += weights.get(a.event ?? '') ?? 0;
+			facts['company score'] = score;
+			// Someone with no company has no account score: they are in no account score condition.
+			return !!account && compareNumbers(score, c.operator, c.value);
 		}
 	}
 }
