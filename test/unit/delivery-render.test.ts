@@ -61,6 +61,22 @@ describe('email templates', () => {
 		expect(block.text).toBe('- Tea "Earl" <Grey>  £7.50  https://shop.example/tea\n- Pot');
 	});
 
+	it("passes each product's link through the given tagging, and drops one the tagging refuses", () => {
+		const tag = (url: string) => trackedLink(url, { source: 'smtp', campaign: 'browse', content: 'recommendations', clickId: 'c1' });
+		const block = productsBlock(
+			[
+				{ name: 'Tea', url: 'https://shop.example/tea?colour=green' },
+				{ name: 'Pot', url: 'javascript:alert(1)' },
+			],
+			'EUR',
+			{ link: tag },
+		);
+		const tagged = 'https://shop.example/tea?colour=green&utm_source=smtp&utm_medium=email&utm_campaign=browse&utm_content=recommendations&rt_cid=c1';
+		expect(block.html).toContain(`<a href="${tagged.replace(/&/g, '&amp;')}">Tea</a>`);
+		expect(block.html).toContain('<td>Pot</td>');
+		expect(block.text).toBe(`- Tea  ${tagged}\n- Pot`);
+	});
+
 	it('tags links with utm fields and a click id, keeping what the link already has', () => {
 		const link = new URL(trackedLink('https://shop.example/cart?id=7&utm_source=crm', { source: 'smtp', campaign: 'cart', content: 'step-2', clickId: 'abc' })!);
 		expect(Object.fromEntries(link.searchParams)).toEqual({

@@ -276,6 +276,7 @@ function render(input: EmailInput, profile: ProfileFields, settings: EmailSettin
 	const currency = String(pathValue(values, settings.fields.currency) ?? 'EUR');
 	const recovery = pathValue(values, settings.fields.recoveryUrl);
 	const unsubscribe = unsubscribeUrlOf(content, profile, settings);
+	const tagged = (url: string, content?: string) => trackedLink(url, { source: settings.source, campaign: settings.campaign, content, clickId });
 	const all = {
 		...values,
 		profile,
@@ -284,12 +285,13 @@ function render(input: EmailInput, profile: ProfileFields, settings: EmailSettin
 		campaign: settings.campaign,
 		unsubscribe_url: unsubscribe,
 		...(typeof recovery === 'string' && recovery
-			? { recovery_url: trackedLink(recovery, { source: settings.source, campaign: settings.campaign, content: step === null ? undefined : `step-${step}`, clickId }) }
+			? { recovery_url: tagged(recovery, step === null ? undefined : `step-${step}`) }
 			: {}),
 	};
 	const blocks = {
 		cart_items: productsBlock(pathValue(values, settings.fields.cartItems), currency),
-		recommendations: productsBlock(pathValue(values, settings.fields.recommendations), currency, { images: true }),
+		// A click on a recommended product is attributed to the email, as one on the recovery link.
+		recommendations: productsBlock(pathValue(values, settings.fields.recommendations), currency, { images: true, link: (url) => tagged(url, 'recommendations') }),
 	};
 	const subject = renderTemplate(content.subject, all, 'text', blocks);
 	const html = renderTemplate(content.html, all, 'html', blocks);

@@ -39,14 +39,18 @@ const IMAGE_SIZE = 96;
  * `images`, each line with an http(s) image shows it, linked like the name; a line without a
  * quantity (a recommended product) shows none.
  */
-export function productsBlock(lines: unknown, currency: string, options: { images?: boolean } = {}): { html: string; text: string } {
+export function productsBlock(
+	lines: unknown,
+	currency: string,
+	options: { images?: boolean; link?: (url: string) => string | undefined } = {},
+): { html: string; text: string } {
 	const list = (Array.isArray(lines) ? lines : []).filter((line): line is ProductLine => !!line && typeof line === 'object');
 	if (list.length === 0) return { html: '', text: '' };
 	const rows = list.map((line) => {
 		const name = String(line.name ?? line.productId ?? line.product_id ?? '');
 		const quantity = line.quantity === undefined || line.quantity === null ? undefined : Number(line.quantity) || 1;
 		const lineCurrency = typeof line.currency === 'string' && line.currency ? line.currency : currency;
-		return { name, quantity, price: money(line.price, lineCurrency), url: webUrl(line.url), image: options.images ? webUrl(line.imageUrl ?? line.image_url) : '' };
+		return { name, quantity, price: money(line.price, lineCurrency), url: options.link && typeof line.url === 'string' ? (options.link(line.url) ?? '') : webUrl(line.url), image: options.images ? webUrl(line.imageUrl ?? line.image_url) : '' };
 	});
 	const linked = (url: string, inner: string) => (url ? `<a href="${escapeHtml(url)}">${inner}</a>` : inner);
 	const html = [
