@@ -14,7 +14,7 @@ import path from 'node:path';
 
 import { ensureN8nRuntime } from '../harness/n8n-runtime.ts';
 import { startTestInstance } from '../harness/instance.ts';
-import { trackingTriggerNode, webhookNode } from '../harness/n8n.ts';
+import { splitOutNode, trackingTriggerNode, webhookNode } from '../harness/n8n.ts';
 import { packPackage } from '../harness/package-install.ts';
 import { repoRoot } from '../harness/paths.ts';
 import { SqliteDriver } from '../../nodes/shared/store/sqlite-driver.ts';
@@ -96,14 +96,7 @@ async function main(): Promise<void> {
 			name: 'Built-in: Webhook → Split Out → Data table',
 			nodes: [
 				webhookNode('data-table', 'lastNode'),
-				{
-					id: randomUUID(),
-					name: 'Split Out',
-					type: 'n8n-nodes-base.splitOut',
-					typeVersion: 1,
-					position: [220, 0],
-					parameters: { fieldToSplitOut: 'body.batch', include: 'noOtherFields', options: {} },
-				},
+				splitOutNode('body.batch'),
 				{
 					id: randomUUID(),
 					name: 'Data table',

@@ -25,7 +25,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 
 import { TEST_OWNER } from '../harness/instance.ts';
-import { freePort, N8nInstance, trackingTriggerNode, webhookNode } from '../harness/n8n.ts';
+import { freePort, N8nInstance, splitOutNode, trackingTriggerNode, webhookNode } from '../harness/n8n.ts';
 import { ensureN8nRuntime } from '../harness/n8n-runtime.ts';
 import { installPackageInto, packPackage } from '../harness/package-install.ts';
 import { repoRoot } from '../harness/paths.ts';
@@ -268,14 +268,7 @@ async function main(): Promise<void> {
 			name: 'Send',
 			nodes: [
 				webhookNode('send', 'onReceived'),
-				{
-					id: randomUUID(),
-					name: 'Split Out',
-					type: 'n8n-nodes-base.splitOut',
-					typeVersion: 1,
-					position: [220, 0],
-					parameters: { fieldToSplitOut: 'body.people', include: 'noOtherFields', options: {} },
-				},
+				splitOutNode('body.people'),
 				{
 					id: randomUUID(),
 					name: 'ESP Send',

@@ -69,6 +69,18 @@ export function webhookNode(webhookPath: string, responseMode: 'onReceived' | 'l
 	};
 }
 
+/** n8n's Split Out node after a Webhook node: one item per element of the request's `field` (such as body.batch). */
+export function splitOutNode(field: string): WorkflowJson['nodes'][number] {
+	return {
+		id: randomUUID(),
+		name: 'Split Out',
+		type: 'n8n-nodes-base.splitOut',
+		typeVersion: 1,
+		position: [220, 0],
+		parameters: { fieldToSplitOut: field, include: 'noOtherFields', options: {} },
+	};
+}
+
 export interface Execution {
 	id: string;
 	workflowId: string;
