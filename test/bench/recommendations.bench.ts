@@ -30,6 +30,7 @@ import type { Product } from '../../nodes/shared/catalogue/product.ts';
 import type { RecommendationSettings } from '../../nodes/shared/recommendations/rank.ts';
 import type { RecommendationRequest } from '../../nodes/shared/store/recommendations.ts';
 import { repoRoot } from '../harness/paths.ts';
+import { seededRandom } from '../harness/predictive.ts';
 import { runNode } from '../harness/run-node.ts';
 
 const PRODUCTS = Number(process.env.BENCH_REC_PRODUCTS ?? 2000);
@@ -49,17 +50,6 @@ const { insertRows } = load('./dist/nodes/shared/store/sql.js') as typeof import
 const { importProducts } = load('./dist/nodes/shared/store/products.js') as typeof import('../../nodes/shared/store/products.ts');
 const { recommendationPages, refreshRecommendations } = load('./dist/nodes/shared/store/recommendations.js') as typeof import('../../nodes/shared/store/recommendations.ts');
 const { ProductCatalogue } = load('./dist/nodes/ProductCatalogue/ProductCatalogue.node.js') as typeof import('../../nodes/ProductCatalogue/ProductCatalogue.node.ts');
-
-/** mulberry32: the same shop every run. */
-function random(seed: number): () => number {
-	let a = seed;
-	return () => {
-		a = (a + 0x6d2b79f5) | 0;
-		let t = Math.imul(a ^ (a >>> 15), 1 | a);
-		t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
-		return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-	};
-}
 
 /** Draws an index with probability proportional to 1 / (i + 1)^s. */
 function zipf(n: number, s: number): (u: number) => number {
@@ -135,7 +125,7 @@ interface Evaluated {
 
 /** Writes the shop; returns the people to evaluate and how many events were written. */
 async function fill(store: Awaited<ReturnType<typeof openEmbeddedStore>>): Promise<{ evaluated: Evaluated[]; events: number }> {
-	const rand = random(18);
+	const rand = seededRandom(18);
 	const evaluated: Evaluated[] = [];
 	const iso = (ms: number) => new Date(ms).toISOString();
 	// Holding out the last order (and the views of its products) takes about a fifth of the events away.
@@ -175,7 +165,7 @@ async function fill(store: Awaited<ReturnType<typeof openEmbeddedStore>>): Promi
 
 /** A day of new views (one a person, for a day's share of the people), received in the day before `end`. */
 async function newDay(store: Awaited<ReturnType<typeof openEmbeddedStore>>, end: number): Promise<number> {
-	const rand = random(19);
+	const rand = seededRandom(19);
 	const rows: Array<Array<string | number | null>> = [];
 	for (let k = 0; k < Math.round(EVENTS / 120); k++) {
 		const at = new Date(end - DAY + (k * DAY) / (EVENTS / 120)).toISOString();

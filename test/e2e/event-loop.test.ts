@@ -7,7 +7,7 @@ import { SqliteDriver } from '../../nodes/shared/store/sqlite-driver.ts';
 import { RetargetingStore } from '../../nodes/shared/store/store.ts';
 import { type BigStore, fillBigStore } from '../harness/big-store.ts';
 import { startTestInstance } from '../harness/instance.ts';
-import { type N8nInstance, webhookNode, type WorkflowJson } from '../harness/n8n.ts';
+import { type N8nInstance, trackingTriggerNode, webhookNode, type WorkflowJson } from '../harness/n8n.ts';
 
 const PEOPLE = 1_000_000;
 const WRITE_KEY = `wk_${randomBytes(16).toString('hex')}`;
@@ -64,17 +64,7 @@ describe('n8n on a big embedded store', () => {
 		const source = await n8n.createCredential('retargetingTrackingApi', 'Shop source', { writeKey: WRITE_KEY });
 		await n8n.publishWorkflow({
 			name: 'Collect',
-			nodes: [
-				{
-					id: randomUUID(),
-					name: 'Tracking Trigger',
-					type: 'n8n-nodes-retargeting.trackingTrigger',
-					typeVersion: 1,
-					position: [0, 0],
-					parameters: { path: 'events' },
-					credentials: { retargetingTrackingApi: { id: source, name: 'Shop source' } },
-				},
-			],
+			nodes: [trackingTriggerNode('events', { id: source, name: 'Shop source' })],
 			connections: {},
 		});
 		await n8n.publishWorkflow(
