@@ -460,3 +460,11 @@ describe('rules as the editor saves them', () => {
 		});
 	});
 });
+
+describe('what a segment reads', () => {
+	it('reads the event context for a criterion on a context attribute, and not for a trait named like an object property', () => {
+		const score = (field: string): Condition => ({ type: 'score', weights: [{ event: 'Demo Requested', weight: 10 }], criteria: [{ field, operator: 'equals', value: 'x', weight: 5 }], operator: 'gte', value: 10, withinDays: 0 });
+		expect(factNeeds([{ name: 's', groups: [[score('device')]] }], NOW).context).toBe(true);
+		for (const field of ['toString', 'constructor', 'plan']) expect(factNeeds([{ name: 's', groups: [[score(field)]] }], NOW).context).toBe(false);
+	});
+});

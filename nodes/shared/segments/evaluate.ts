@@ -4,7 +4,7 @@ import { NoFitError } from '../store/predictive';
 import type { AccountFacts, CartFact, EventFact, PersonFacts } from './facts';
 import { COMPANY_PREFIX, FUNNEL_EVENTS } from './needs';
 import { isTimeZone, localHour } from './time-zones';
-import { ATTRIBUTES, type Comparison, type Condition, describeCriterion, FUNNEL_STAGES, type FunnelStage, type PropertyFilter, type ScoreCriterion, type Segment } from './rules';
+import { ATTRIBUTES, type Comparison, type Condition, describeCriterion, FUNNEL_STAGES, type FunnelStage, PREDICTIVE_CONDITIONS, type PropertyFilter, type ScoreCriterion, type Segment } from './rules';
 
 const DAY_MS = 86_400_000;
 
@@ -225,7 +225,7 @@ function predictionOf(person: PersonFacts, now: number): CustomerPrediction | un
 	return prediction;
 }
 
-type PredictiveCondition = Extract<Condition, { type: 'probabilityActive' | 'expectedOrders' | 'predictedValue' | 'nextOrderPassed' }>;
+type PredictiveCondition = Extract<Condition, { type: (typeof PREDICTIVE_CONDITIONS)[number] }>;
 
 /** A predictive condition; someone who never ordered is in none (the models know nothing of them). */
 function predictionHolds(c: PredictiveCondition, person: PersonFacts, now: number, facts: UsedFacts): boolean {

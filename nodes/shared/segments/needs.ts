@@ -40,6 +40,11 @@ export interface FactNeeds {
 	accountEventsSince: number;
 }
 
+/** Whether a named attribute is read from an event's context (the device, the locale): `Object.hasOwn`, so a name such as toString is none. */
+function readsContext(attribute: string): boolean {
+	return Object.hasOwn(ATTRIBUTES, attribute) && ATTRIBUTES[attribute as keyof typeof ATTRIBUTES].some((p) => p.startsWith('context.'));
+}
+
 export function factNeeds(segments: Segment[], now: number): FactNeeds {
 	const needs: FactNeeds = {
 		events: new Set(),
@@ -72,7 +77,7 @@ export function factNeeds(segments: Segment[], now: number): FactNeeds {
 	function need(c: Condition): void {
 		switch (c.type) {
 			case 'attribute':
-				if (c.attribute !== 'trait' && ATTRIBUTES[c.attribute].some((p) => p.startsWith('context.'))) needs.context = true;
+				if (c.attribute !== 'trait' && readsContext(c.attribute)) needs.context = true;
 				return;
 			case 'behaviour':
 				eventsFor([c.event], c.withinDays);
@@ -125,6 +130,6 @@ export function factNeeds(segments: Segment[], now: number): FactNeeds {
 
 	function criterionNeeds(field: string): void {
 		if (field.startsWith(COMPANY_PREFIX)) needs.account = true;
-		else if (field in ATTRIBUTES && ATTRIBUTES[field as keyof typeof ATTRIBUTES].some((p) => p.startsWith('context.'))) needs.context = true;
+		else if (readsContext(field)) needs.context = true;
 	}
 }
