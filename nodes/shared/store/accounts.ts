@@ -1,6 +1,6 @@
 import type { SqlDriver } from './driver';
 import { type ProfileFields, type ProfileRow, toProfileFields } from './rows';
-import { insertRows, json, parsed, selectIn } from './sql';
+import { dropRowsTheKeptHas, insertRows, json, parsed, selectIn } from './sql';
 
 /** A Segment group call as the store applies it: the person joins the company, whose traits it updates. */
 export interface GroupCall {
@@ -40,7 +40,7 @@ const toAccount = (row: AccountRow): Account => ({ id: row.id, traits: parsed(ro
  */
 export async function recordGroupCalls(tx: SqlDriver, calls: GroupCall[]): Promise<void> {
 	if (calls.length === 0) return;
-	const accounts = new Map((await selectIn<AccountRow>(tx, 'SELECT * FROM rt_accounts WHERE id IN (?*)', calls.map((c) => c.accountId))).map((row) => [row.id, toAccount(row)]));
+	const accounts = await accountsByIds(tx, calls.map((c) => c.accountId));
 	for (const call of calls) {
 		const known = accounts.get(call.accountId);
 		accounts.set(call.accountId, {
@@ -103,10 +103,7 @@ export async function mergeMemberships(tx: SqlDriver, keepId: string, dropId: st
 			await tx.run('UPDATE rt_account_members SET left_at = ? WHERE profile_id = ? AND account_id = ? AND joined_at = ?', [later.joined_at, earlier.profile_id, earlier.account_id, earlier.joined_at]);
 		}
 	}
-	await tx.run(
-		'DELETE FROM rt_account_members WHERE profile_id = ? AND EXISTS (SELECT 1 FROM rt_account_members k WHERE k.profile_id = ? AND k.account_id = rt_account_members.account_id AND k.joined_at = rt_account_members.joined_at)',
-		[dropId, keepId],
-	);
+	await dropRowsTheKeptHas(tx, 'rt_account_members', ['account_id', 'joined_at'], keepId, dropId);
 }
 
 export async function accountById(db: SqlDriver, id: string): Promise<Account | undefined> {

@@ -3,7 +3,7 @@ import { mergeMemberships } from './accounts';
 import type { SqlDriver } from './driver';
 import { moveConsentLog } from './consent-log';
 import type { ProfileRow } from './rows';
-import { json, parsed, selectIn } from './sql';
+import { dropRowsTheKeptHas, json, parsed, selectIn } from './sql';
 
 export type IdentityKind = 'userId' | 'email' | 'anonymousId';
 
@@ -137,20 +137,14 @@ export async function mergeProfileRows(tx: SqlDriver, keepId: string, dropId: st
 	await tx.run('DELETE FROM rt_campaign_members WHERE profile_id = ? AND campaign IN (SELECT campaign FROM rt_campaign_members WHERE profile_id = ?)', [dropId, keepId]);
 	await tx.run('DELETE FROM rt_campaign_optouts WHERE profile_id = ? AND campaign IN (SELECT campaign FROM rt_campaign_optouts WHERE profile_id = ?)', [dropId, keepId]);
 	// In an audience on both sides: one membership stays.
-	await tx.run(
-		'DELETE FROM rt_audience_members WHERE profile_id = ? AND EXISTS (SELECT 1 FROM rt_audience_members k WHERE k.profile_id = ? AND k.partner = rt_audience_members.partner AND k.audience_id = rt_audience_members.audience_id)',
-		[dropId, keepId],
-	);
+	await dropRowsTheKeptHas(tx, 'rt_audience_members', ['partner', 'audience_id'], keepId, dropId);
 	// A product both viewed (or bought): the earlier first time stays. The counts of people per product
 	// and pair are left as they were: the merged person is counted twice there, which only weighs a little.
 	await tx.run(
 		'UPDATE rt_rec_person_items SET first_at = (SELECT MIN(d.first_at) FROM rt_rec_person_items d WHERE d.profile_id IN (?, ?) AND d.kind = rt_rec_person_items.kind AND d.product_id = rt_rec_person_items.product_id) WHERE profile_id = ?',
 		[keepId, dropId, keepId],
 	);
-	await tx.run(
-		'DELETE FROM rt_rec_person_items WHERE profile_id = ? AND EXISTS (SELECT 1 FROM rt_rec_person_items k WHERE k.profile_id = ? AND k.kind = rt_rec_person_items.kind AND k.product_id = rt_rec_person_items.product_id)',
-		[dropId, keepId],
-	);
+	await dropRowsTheKeptHas(tx, 'rt_rec_person_items', ['kind', 'product_id'], keepId, dropId);
 	await mergeMemberships(tx, keepId, dropId);
 	for (const table of PERSONAL_TABLES) {
 		await tx.run(`UPDATE ${table} SET profile_id = ? WHERE profile_id = ?`, [keepId, dropId]);

@@ -66,6 +66,11 @@ function productsOf(row: EventRow): string[] {
 	return [...new Set(ids)];
 }
 
+/** The products these people viewed or bought, each with when first. */
+async function personItemsOf(db: SqlDriver, profileIds: string[]): Promise<Array<{ profile_id: string; kind: string; product_id: string; first_at: string }>> {
+	return await selectIn(db, 'SELECT profile_id, kind, product_id, first_at FROM rt_rec_person_items WHERE profile_id IN (?*)', profileIds);
+}
+
 function bump(counts: Map<string, number>, key: string): void {
 	counts.set(key, (counts.get(key) ?? 0) + 1);
 }
@@ -130,11 +135,7 @@ async function countEvents(tx: SqlDriver, rows: EventRow[]): Promise<{ personPro
 	}
 	const existing = new Map<string, PersonItem[]>();
 	const people = [...new Set(rows.map((row) => row.profile_id))];
-	for (const row of await selectIn<{ profile_id: string; kind: string; product_id: string; first_at: string }>(
-		tx,
-		'SELECT profile_id, kind, product_id, first_at FROM rt_rec_person_items WHERE profile_id IN (?*)',
-		people,
-	)) {
+	for (const row of await personItemsOf(tx, people)) {
 		const key = `${row.profile_id}${SEP}${row.kind}`;
 		const items = existing.get(key) ?? [];
 		items.push({ productId: row.product_id, at: row.first_at });
@@ -207,11 +208,7 @@ async function peopleContexts(db: SqlDriver, profileIds: string[]): Promise<Map<
 			if (row.event === ORDER_EVENT) person.bought.add(id);
 		}
 	}
-	for (const row of await selectIn<{ profile_id: string; kind: string; product_id: string; first_at: string }>(
-		db,
-		'SELECT profile_id, kind, product_id, first_at FROM rt_rec_person_items WHERE profile_id IN (?*)',
-		profileIds,
-	)) {
+	for (const row of await personItemsOf(db, profileIds)) {
 		const person = of(row.profile_id);
 		later(person.recent, row.product_id, row.first_at);
 		if (row.kind === 'viewed') later(person.viewed, row.product_id, row.first_at);

@@ -58,3 +58,12 @@ export async function selectIn<T>(db: SqlDriver, sql: string, values: SqlValue[]
 	}
 	return rows;
 }
+
+/**
+ * Before a merge moves the dropped profile's rows of `table` to the kept one: deletes those the kept
+ * profile already has (the same `keys`), which would otherwise repeat or break the table's key.
+ */
+export async function dropRowsTheKeptHas(tx: SqlDriver, table: string, keys: string[], keepId: string, dropId: string): Promise<void> {
+	const same = keys.map((key) => `k.${key} = ${table}.${key}`).join(' AND ');
+	await tx.run(`DELETE FROM ${table} WHERE profile_id = ? AND EXISTS (SELECT 1 FROM ${table} k WHERE k.profile_id = ? AND ${same})`, [dropId, keepId]);
+}
