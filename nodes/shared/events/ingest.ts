@@ -156,14 +156,19 @@ export function eventOfQuery(query: Record<string, unknown>): RawEvent {
 	};
 }
 
+/** The device's time of an event as sent: `timestamp`, or RudderStack's `originalTimestamp` when its SDKs send no timestamp. */
+function sentTimestamp(raw: RawEvent): unknown {
+	return raw.timestamp === undefined && typeof raw.originalTimestamp === 'string' ? raw.originalTimestamp : raw.timestamp;
+}
+
 /**
  * Segment's clock-skew correction: a device whose clock is off stamps `timestamp` and `sentAt` with
  * the same error, so the event happened `sentAt - timestamp` before the server received it.
  * Abandoned-cart steps are timed from these times.
  */
 function correctedTimestamp(input: RawEvent, receivedAt: Date): RawEvent {
-	// RudderStack's SDKs send the device's time as originalTimestamp, and no timestamp.
-	const raw = input.timestamp === undefined && typeof input.originalTimestamp === 'string' ? { ...input, timestamp: input.originalTimestamp } : input;
+	const sent = sentTimestamp(input);
+	const raw = sent === input.timestamp ? input : { ...input, timestamp: sent };
 	if (typeof raw.timestamp !== 'string' || typeof raw.sentAt !== 'string') return raw;
 	const timestamp = Date.parse(raw.timestamp);
 	const sentAt = Date.parse(raw.sentAt);
@@ -252,7 +257,7 @@ export async function ingest(
 			rejections.push({ index, ...(result.messageId ? { messageId: result.messageId } : {}), errors: result.errors });
 			return;
 		}
-		const { event, note } = withinFutureMargin(result.event, isObject(raw) ? (raw.timestamp ?? raw.originalTimestamp) : undefined, options.futureMarginMs);
+		const { event, note } = withinFutureMargin(result.event, isObject(raw) ? sentTimestamp(raw) : undefined, options.futureMarginMs);
 		valid.push(withoutBehaviour(event));
 		if (note) notes.push({ index, messageId: event.messageId, note });
 	});
