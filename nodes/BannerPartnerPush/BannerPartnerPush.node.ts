@@ -29,6 +29,7 @@ import { authenticatedCall } from '../shared/authenticatedCall';
 import type { HttpCall } from '../shared/http';
 import { type PersonKind, personOfItem, personProperties } from '../shared/parameters/personParameters';
 import { checkPostgresStore, storeFor, storeProperties } from '../shared/parameters/storeParameters';
+import { textParameter } from '../shared/parameters/textParameter';
 
 /** Each partner's credential type and the API it calls by default (the HTTP partner's is in its credential). */
 const CREDENTIALS: Record<PartnerName | 'http', { type: string; url: string }> = {
@@ -303,7 +304,7 @@ const lookalikeProperties: INodeProperties[] = [
 
 /** The item's lookalike settings, as the partner takes them. */
 function lookalikeSpecOf(ctx: IExecuteFunctions, partner: LookalikePartnerName, i: number): LookalikeSpec {
-	const text = (name: string) => String(ctx.getNodeParameter(name, i, '') ?? '').trim();
+	const text = (name: string) => textParameter(ctx, name, i);
 	const extra = ctx.getNodeParameter('lookalikeOptions', i, {}) as IDataObject;
 	const common = { seedAudienceId: text('seedAudienceId'), name: text('lookalikeName') };
 	return partner === 'meta'

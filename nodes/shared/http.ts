@@ -30,6 +30,9 @@ export interface RetryPolicy {
 	baseDelayMs: number;
 }
 
+/** Three attempts, the waits growing from one second: what every partner and provider call uses unless told otherwise. */
+export const DEFAULT_RETRY: RetryPolicy = { attempts: 3, baseDelayMs: 1000 };
+
 /**
  * How long to wait before trying again after `attempt`: twice as long each time, or as long as the
  * provider or partner asked; undefined when it asked for longer than a run waits.

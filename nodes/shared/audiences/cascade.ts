@@ -4,7 +4,7 @@
  * audience of a partner the store saw them added to. Each removal the partner confirms is recorded
  * in the consent log; a refused one stays due and is tried again on the next run.
  */
-import type { HttpCall, RetryPolicy } from '../http';
+import { DEFAULT_RETRY, type HttpCall, type RetryPolicy } from '../http';
 import { type ConsentExit, consentExits, recordAudienceChanges, settleErasedExits } from '../store/audiences';
 import { logConsentSteps } from '../store/consent-log';
 import type { SqlDriver } from '../store/driver';
@@ -61,7 +61,7 @@ async function leave(db: SqlDriver, http: HttpCall, settings: CascadeSettings, a
 	const plan = partnerCalls(partner, 'remove', { ...settings.target, audienceId, consentGranted: false }, people, settings.defaultCountryCode);
 	const results = new Map<string, CallResult | 'unmatchable'>(plan.unmatchable.map((key) => [key, 'unmatchable']));
 	for (const { call, keys } of plan.calls) {
-		const sent = await send(http, partner, call, keys.length, settings.retry ?? { attempts: 3, baseDelayMs: 1000 });
+		const sent = await send(http, partner, call, keys.length, settings.retry ?? DEFAULT_RETRY);
 		keys.forEach((key, k) => results.set(key, sent.results[k]));
 		const fatal = sent.results.find((r): r is Extract<CallResult, { ok: false }> => !r.ok && !!r.fatal);
 		if (fatal) {

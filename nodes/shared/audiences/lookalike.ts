@@ -3,7 +3,8 @@
  * the package filled. Meta and TikTok take it by API; Google and LinkedIn do not (see
  * docs/nodes/banner-partner-push.md). Shapes as the partners document them (REFERENCE-2.md, D).
  */
-import type { HttpAnswer, HttpCall, HttpRequest, RetryPolicy } from '../http';
+import { DEFAULT_RETRY, type HttpAnswer, type HttpCall, type HttpRequest, type RetryPolicy } from '../http';
+import { audienceSize } from '../store/audiences';
 import type { SqlDriver } from '../store/driver';
 import { normalizeCountry } from './identifiers';
 import { type CallResult, meta, tiktok } from './partners';
@@ -152,20 +153,14 @@ export interface LookalikeOutcome {
 	calls: number;
 }
 
-/** The people the package added to an audience and that are still in it. */
-export async function seedPeople(db: SqlDriver, partner: string, audienceId: string): Promise<number> {
-	const [row] = await db.all<{ n: number | string }>('SELECT COUNT(*) AS n FROM rt_audience_members WHERE partner = ? AND audience_id = ?', [partner, audienceId]);
-	return Number(row?.n ?? 0);
-}
-
 /**
  * Creates the lookalike, unless the seed holds fewer people than the partner needs (then no call).
  * 429 and 5xx are retried as pushes are; a call left without an answer is not, since the audience
  * may have been made. A refused token throws: no other item can pass either.
  */
-export async function createLookalike(db: SqlDriver, http: HttpCall, spec: LookalikeSpec, policy: RetryPolicy = { attempts: 3, baseDelayMs: 1000 }): Promise<LookalikeOutcome> {
+export async function createLookalike(db: SqlDriver, http: HttpCall, spec: LookalikeSpec, policy: RetryPolicy = DEFAULT_RETRY): Promise<LookalikeOutcome> {
 	const size = spec.partner === 'meta' ? (spec.startingPercent ? `${spec.startingPercent}-${spec.percent} %` : `${spec.percent} %`) : spec.audienceSize;
-	const people = await seedPeople(db, spec.partner, spec.seedAudienceId);
+	const people = await audienceSize(db, spec.partner, spec.seedAudienceId);
 	const outcome: LookalikeOutcome = {
 		partner: spec.partner,
 		status: 'notSent',

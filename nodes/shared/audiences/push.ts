@@ -5,7 +5,7 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { askedToWaitTooLong, type HttpAnswer, type HttpCall, type HttpRequest, type RetryPolicy, waitBeforeRetry } from '../http';
+import { askedToWaitTooLong, DEFAULT_RETRY, type HttpAnswer, type HttpCall, type HttpRequest, type RetryPolicy, waitBeforeRetry } from '../http';
 import type { PersonInput } from '../segments/filter';
 import { audienceMembers, audiencesOf, recordAudienceChanges, syncPlan } from '../store/audiences';
 import type { SqlDriver } from '../store/driver';
@@ -132,7 +132,7 @@ export async function pushAudience(db: SqlDriver, http: HttpCall, inputs: Readon
 		if (!profile) return { status: 'skipped', reason: input.person ? 'this person is not in the store' : 'the item names no person' };
 		return { status: 'skipped', profileId: profile.id };
 	});
-	const run: PushRun = { db, http, settings, now, policy: settings.retry ?? { attempts: 3, baseDelayMs: 1000 }, profiles, outcomes, calls: 0 };
+	const run: PushRun = { db, http, settings, now, policy: settings.retry ?? DEFAULT_RETRY, profiles, outcomes, calls: 0 };
 	const found = outcomes.map((o, i) => ({ i, id: o.profileId })).filter((x): x is Found => !!x.id);
 	// A sync removes whoever is not among the items: items that name nobody (a wrong Person Field,
 	// the wrong store) would empty the audience, so the sync stops before any call.

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { askedToWaitTooLong, type RetryPolicy, waitBeforeRetry } from '../http';
+import { askedToWaitTooLong, DEFAULT_RETRY, type RetryPolicy, waitBeforeRetry } from '../http';
 import { pathValue } from '../segments/evaluate';
 import { type PersonInput, type Routed, SegmentRouter } from '../segments/filter';
 import type { Condition } from '../segments/rules';
@@ -233,7 +233,7 @@ async function deliverInWaves(sender: EmailSender, ready: ReadySend[], run: Deli
 	const parallel = Math.max(1, Math.floor(run.settings.parallelCalls ?? 1));
 	for (let first = 0; first < chunks.length; first += parallel) {
 		const wave = chunks.slice(first, first + parallel);
-		const settled = await Promise.allSettled(wave.map((chunk) => deliver(sender, chunk.map((c) => c.message), run.settings.retry ?? { attempts: 3, baseDelayMs: 1000 })));
+		const settled = await Promise.allSettled(wave.map((chunk) => deliver(sender, chunk.map((c) => c.message), run.settings.retry ?? DEFAULT_RETRY)));
 		recordWave(wave, settled, run);
 		// Recorded wave by wave: a process that dies mid-run (a killed worker) leaves only the wave
 		// under way unclear, and what was sent before it counts as sent.

@@ -23,6 +23,12 @@ export async function audienceMembers(db: SqlDriver, partner: string, audienceId
 	}
 }
 
+/** How many people the package added to an audience and are still in it. */
+export async function audienceSize(db: SqlDriver, partner: string, audienceId: string): Promise<number> {
+	const [row] = await db.all<{ n: number | string }>('SELECT COUNT(*) AS n FROM rt_audience_members WHERE partner = ? AND audience_id = ?', [partner, audienceId]);
+	return Number(row?.n ?? 0);
+}
+
 /** The audiences of a partner each of these people was added to. */
 export async function audiencesOf(db: SqlDriver, partner: string, profileIds: string[]): Promise<Map<string, string[]>> {
 	const rows = await selectIn<{ profile_id: string; audience_id: string }>(db, 'SELECT profile_id, audience_id FROM rt_audience_members WHERE partner = ? AND profile_id IN (?*)', profileIds, [partner]);
